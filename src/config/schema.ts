@@ -1,0 +1,96 @@
+// The configuration file's schema. Field names here are the public interface (README, docs).
+import { z } from 'zod';
+
+const faultNames = ['crash', 'hang', 'slow-first-token', 'cut-stream', 'invalid-json', 'reset', 'capacity', 'rate-limited', 'status-418'] as const;
+export const faultSchema = z.enum(faultNames);
+export type FaultName = z.infer<typeof faultSchema>;
+export const FAULT_NAMES: readonly FaultName[] = faultNames;
+
+export const simSettingsSchema = z.strictObject({
+  ttftMs: z.number().min(0).default(20),
+  itlMs: z.number().min(0).default(5),
+  /** Prefill cost added to the first token per prompt token. */
+  prefillMsPerToken: z.number().min(0).default(0.01),
+  /** Sequences generated at once; more wait in the engine-side queue. */
+  maxNumSeqs: z.number().int().min(1).default(16),
+  /** Engine-side queue length beyond which the simulator answers 503 capacity. */
+  maxQueue: z.number().int().min(0).default(256),
+  seed: z.number().int().default(1),
+  /** Length of an answer when the request sets no max_tokens. */
+  outputTokens: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }).default({ min: 8, max: 48 }),
+  embeddingDimensions: z.number().int().min(1).max(8192).default(768),
+  /** How long `slow-first-token` delays the first token. */
+  slowFirstTokenMs: z.number().min(0).default(600_000),
+  /** Injected fault probabilities per request, e.g. { crash: 0.01 }. */
+  faultRates: z.partialRecord(faultSchema, z.number().min(0).max(1)).default({}),
+});
+export type SimSettings = z.infer<typeof simSettingsSchema>;
+
+const deploymentBase = {
+  id: z.string().min(1),
+  /** true: obey (sim) or forward (openai) the x-sluice-fault request header. */
+  faultHeader: z.boolean().default(false),
+  maintenance: z.boolean().default(false),
+};
+
+export const deploymentSchema = z.discriminatedUnion('engine', [
+  z.strictObject({ ...deploymentBase, engine: z.literal('sim'), sim: simSettingsSchema.default(simSettingsSchema.parse({})) }),
+  z.strictObject({
+    ...deploymentBase,
+    engine: z.literal('openai'),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    upstreamModel: z.string().min(1).optional(),
+    apiKeyEnv: z.string().min(1).optional(),
+    connections: z.number().int().min(1).max(4096).default(128),
+  }),
+]);
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+
+export const timeoutsSchema = z.strictObject({
+  firstTokenMs: z.number().int().min(1).default(30_000),
+  totalMs: z.number().int().min(1).default(120_000),
+  idleMs: z.number().int().min(1).default(30_000),
+});
+
+export const modelSchema = z.strictObject({
+  id: z.string().min(1).max(256),
+  /** chat models serve /v1/chat/completions and /v1/completions; embedding models /v1/embeddings. */
+  kind: z.enum(['chat', 'embedding']).default('chat'),
+  contextLength: z.number().int().min(1).default(8192),
+  maintenance: z.boolean().default(false),
+  ownedBy: z.string().default('sluice'),
+  timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  deployments: z.array(deploymentSchema).default([]),
+});
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+export const serverSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  maxBodyBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+  bodyTimeoutMs: z.number().int().min(1).default(30_000),
+  /** Node's own limit for the request line and headers. */
+  headersTimeoutMs: z.number().int().min(1).default(30_000),
+  /** SIGTERM: how long in-flight requests may take to finish. */
+  drainMs: z.number().int().min(0).default(30_000),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.default(serverSchema.parse({})),
+  store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  models: z.array(modelSchema).default([]),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.models.forEach((m, i) => {
+    if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}"` });
+    seen.add(m.id);
+    const deps = new Set<string>();
+    m.deployments.forEach((d, j) => {
+      if (deps.has(d.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'id'], message: `duplicate deployment id "${d.id}"` });
+      deps.add(d.id);
+    });
+  });
+});
+
+export type SluiceConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,106 @@
+// The built-in simulator as an in-process engine. Faults are turned into the same catalog errors
+// the `openai` engine produces when the standalone simulator injects them over HTTP.
+import type { FaultName, SimSettings } from '../../config/schema.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import { drawFault } from '../../sim/faults.js';
+import { EngineFullError } from '../../sim/scheduler.js';
+import { SimCore, SimRequestError, type GenerationPlan } from '../../sim/sim-core.js';
+import { errorFromUpstreamStatus } from '../upstream-errors.js';
+import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+
+/** Chunks a `cut-stream` fault lets through before the stream stops. */
+const CUT_AFTER_CHUNKS = 3;
+
+const STATUS_FAULTS: Partial<Record<FaultName, number>> = { crash: 500, capacity: 503, 'rate-limited': 429, 'status-418': 418 };
+
+function never(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+}
+
+export class SimEngine implements Engine {
+  private readonly core: SimCore;
+
+  constructor(settings: SimSettings) {
+    this.core = new SimCore(settings);
+  }
+
+  /** Faults that fail the request before any answer. Returns the first-token delay override. */
+  private async preflight(fault: FaultName | undefined, signal: AbortSignal): Promise<number | undefined> {
+    if (fault === undefined) return undefined;
+    const status = STATUS_FAULTS[fault];
+    if (status !== undefined) throw errorFromUpstreamStatus(status, `{"message":"simulated ${fault}"}`, '1');
+    if (fault === 'reset') throw new GatewayError('upstream_unreachable', { cause: new Error('simulated connection reset') });
+    if (fault === 'hang') await never(signal);
+    return fault === 'slow-first-token' ? this.core.settings.slowFirstTokenMs : undefined;
+  }
+
+  private plan(call: EngineCall): GenerationPlan {
+    try {
+      return this.core.plan(call.endpoint === 'chat' ? 'chat' : 'completions', call.body);
+    } catch (err) {
+      if (err instanceof SimRequestError) throw new GatewayError('unsupported_parameter', { message: err.message, param: err.param });
+      throw err;
+    }
+  }
+
+  private async admit(signal: AbortSignal): Promise<() => void> {
+    try {
+      return await this.core.admit(signal);
+    } catch (err) {
+      if (err instanceof EngineFullError) throw new GatewayError('engine_overloaded', { retryAfterMs: 1000 });
+      throw err;
+    }
+  }
+
+  private pickFault(call: EngineCall): FaultName | undefined {
+    return call.fault ?? drawFault(this.core.settings.faultRates);
+  }
+
+  async json(call: EngineCall): Promise<JsonAnswer> {
+    const fault = this.pickFault(call);
+    const delay = await this.preflight(fault, call.signal);
+    if (call.endpoint === 'embeddings') {
+      if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
+      return this.core.embeddings(call.body, call.signal);
+    }
+    const plan = this.plan(call);
+    const release = await this.admit(call.signal);
+    try {
+      const body = await this.core.complete(plan, call.signal, delay);
+      if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
+      return { body, usage: plan.usage };
+    } finally {
+      release();
+    }
+  }
+
+  async stream(call: EngineCall): Promise<StreamAnswer> {
+    const fault = this.pickFault(call);
+    const delay = await this.preflight(fault, call.signal);
+    const plan = this.plan(call);
+    const release = await this.admit(call.signal);
+    // A stream abandoned before its first read never runs its finally: free the slot on abort too.
+    call.signal.addEventListener('abort', release, { once: true });
+    let usage: Usage | undefined;
+    const core = this.core;
+    async function* events(): AsyncGenerator<string> {
+      try {
+        let sent = 0;
+        for await (const chunk of core.stream(plan, call.signal, call.clientWantsUsage, delay)) {
+          if (fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
+          if (fault === 'cut-stream' && sent === CUT_AFTER_CHUNKS) {
+            throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
+          }
+          yield JSON.stringify(chunk);
+          sent++;
+        }
+        usage = plan.usage;
+      } finally {
+        release();
+      }
+    }
+    return { events: events(), usage: () => usage };
+  }
+
+  async close(): Promise<void> {}
+}

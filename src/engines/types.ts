@@ -1,0 +1,45 @@
+// What every engine adapter implements: a request out, a JSON answer or a stream of SSE data
+// payloads back, and every failure as a GatewayError from the catalog.
+import type { DeploymentConfig, FaultName, ModelConfig } from '../config/schema.js';
+
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface EngineCall {
+  endpoint: Endpoint;
+  /** The validated client body; `model` is the client's model id. */
+  body: Record<string, unknown>;
+  model: ModelConfig;
+  deployment: DeploymentConfig;
+  requestId: string;
+  /** Aborted when the client goes away or a timeout fires: engines stop work promptly. */
+  signal: AbortSignal;
+  /** x-sluice-fault, only when the deployment has faultHeader: true. */
+  fault: FaultName | undefined;
+  /** The client asked for stream_options.include_usage. */
+  clientWantsUsage: boolean;
+}
+
+export interface JsonAnswer {
+  /** The response body, `model` already set to the client's model id. */
+  body: Record<string, unknown>;
+  usage: Usage | undefined;
+}
+
+export interface StreamAnswer {
+  /** SSE `data:` payloads (JSON text, without `[DONE]`), in order, ready for the client. */
+  events: AsyncIterable<string>;
+  /** Usage, known once the stream has ended (engines are always asked for it). */
+  usage(): Usage | undefined;
+}
+
+export interface Engine {
+  json(call: EngineCall): Promise<JsonAnswer>;
+  stream(call: EngineCall): Promise<StreamAnswer>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+// Resolves a bearer token to its key and account. Lookups are cached for `ttlMs` (positive and
+// negative answers alike), so a revoked key stops working within that staleness and a flood of
+// bad keys does not reach the database.
+import { LRUCache } from 'lru-cache';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Account, ApiKeyRecord, Store } from '../store/store.js';
+import { hashKey, hashesEqual, keyIdOf, looksLikeSluiceKey } from './key-format.js';
+
+export interface Principal {
+  key: ApiKeyRecord;
+  account: Account;
+}
+
+type Lookup = { principal: Principal } | { missing: true };
+
+export interface Authenticator {
+  authenticate(authorization: string | undefined, now?: number): Promise<Principal>;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const MAX_KEY_LENGTH = 256;
+
+export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntries?: number }): Authenticator {
+  const cache = new LRUCache<string, Lookup>({ max: opts.maxEntries ?? 10_000, ttl: opts.ttlMs });
+
+  async function lookup(token: string, hash: string): Promise<Lookup> {
+    const id = keyIdOf(token);
+    const key = id !== undefined ? await store.findKeyById(id) : await store.findKeyByHash(hash);
+    if (!key || !hashesEqual(key.keyHash, hash)) return { missing: true };
+    const account = await store.getAccount(key.accountId);
+    return account ? { principal: { key, account } } : { missing: true };
+  }
+
+  return {
+    async authenticate(authorization, now = Date.now()) {
+      if (!authorization) throw new GatewayError('missing_api_key');
+      const token = BEARER.exec(authorization)?.[1];
+      if (!token) {
+        throw new GatewayError('invalid_api_key', { message: 'The Authorization header must be `Bearer <key>`.' });
+      }
+      if (token.length > MAX_KEY_LENGTH || (looksLikeSluiceKey(token) && keyIdOf(token) === undefined)) {
+        throw new GatewayError('invalid_api_key', { message: 'The API key is malformed.' });
+      }
+      const hash = hashKey(token);
+      let found = cache.get(hash);
+      if (!found) {
+        try {
+          found = await lookup(token, hash);
+        } catch (cause) {
+          throw new GatewayError('dependency_unavailable', { message: 'The key store is unavailable.', cause });
+        }
+        cache.set(hash, found);
+      }
+      if ('missing' in found) throw new GatewayError('invalid_api_key');
+      const { key } = found.principal;
+      if (key.revokedAt !== null) throw new GatewayError('revoked_api_key');
+      if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) throw new GatewayError('expired_api_key');
+      return found.principal;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// One attempt against an engine, under the model's timeouts, written to the client. Nothing is
+// sent until the engine produced its first event, so every failure before that still gets a real
+// status; after it, failures become an SSE error event followed by [DONE].
+import type { ServerResponse } from 'node:http';
+import type { EngineCall, JsonAnswer, StreamAnswer } from '../engines/types.js';
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
+import { sseErrorEvent } from '../errors/render.js';
+import type { RequestContext } from '../server/context.js';
+import { ClientClosed } from '../server/context.js';
+import { DONE_EVENT, SSE_HEADERS, writeEvent } from '../server/sse.js';
+
+/** A timer that aborts the request with a catalog error as the abort reason. */
+function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
+  return setTimeout(() => ctx.abort.abort(make()), ms);
+}
+
+/** After an abort, the reason (a timeout's GatewayError or ClientClosed) explains the failure. */
+function explain(ctx: RequestContext, err: unknown): unknown {
+  const reason: unknown = ctx.abort.signal.reason;
+  return ctx.abort.signal.aborted && (reason instanceof GatewayError || reason instanceof ClientClosed) ? reason : err;
+}
+
+export async function executeJson(ctx: RequestContext, call: EngineCall): Promise<JsonAnswer> {
+  const { totalMs } = ctx.model!.config.timeouts;
+  const timer = abortAfter(ctx, totalMs, () => new GatewayError('generation_timeout', { message: `The generation did not finish within ${totalMs} ms.` }));
+  try {
+    return await ctx.deployment!.engine.json(call);
+  } catch (err) {
+    throw explain(ctx, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function startStream(res: ServerResponse, requestId: string): void {
+  res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestId });
+}
+
+export async function executeStream(ctx: RequestContext, call: EngineCall): Promise<void> {
+  const { firstTokenMs, idleMs, totalMs } = ctx.model!.config.timeouts;
+  const { res } = ctx;
+  const firstTimer = abortAfter(ctx, Math.min(firstTokenMs, totalMs), () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
+  let answer: StreamAnswer | undefined;
+  let iterator: AsyncIterator<string> | undefined;
+  let first: IteratorResult<string>;
+  try {
+    answer = await ctx.deployment!.engine.stream(call);
+    iterator = answer.events[Symbol.asyncIterator]();
+    first = await iterator.next();
+  } catch (err) {
+    await iterator?.return?.();
+    throw explain(ctx, err);
+  } finally {
+    clearTimeout(firstTimer);
+  }
+
+  ctx.firstByteMs = performance.now() - ctx.startedAt;
+  startStream(res, ctx.id);
+  const idleTimer = abortAfter(ctx, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
+  const totalTimer = abortAfter(ctx, totalMs, () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
+  try {
+    let r = first;
+    while (!r.done) {
+      await writeEvent(res, r.value);
+      r = await iterator.next();
+      idleTimer.refresh();
+    }
+    res.end(DONE_EVENT);
+  } catch (err) {
+    const cause = explain(ctx, err);
+    if (cause instanceof ClientClosed || res.destroyed) throw cause;
+    const gerr = toGatewayError(cause);
+    ctx.midStreamError = gerr;
+    res.end(sseErrorEvent(gerr, ctx.id));
+  } finally {
+    clearTimeout(idleTimer);
+    clearTimeout(totalTimer);
+    ctx.usage = answer.usage();
+  }
+}

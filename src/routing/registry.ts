@@ -1,0 +1,60 @@
+// The model registry: models from the config, one engine per deployment, and the choice of a
+// deployment for a request.
+import type { DeploymentConfig, ModelConfig } from '../config/schema.js';
+import { SimEngine } from '../engines/sim/sim-engine.js';
+import { OpenAIEngine } from '../engines/openai/openai-engine.js';
+import type { Engine } from '../engines/types.js';
+import { GatewayError } from '../errors/gateway-error.js';
+
+export interface Deployment {
+  config: DeploymentConfig;
+  engine: Engine;
+}
+
+export interface RegisteredModel {
+  config: ModelConfig;
+  deployments: Deployment[];
+  /** Round-robin cursor over the deployments in service. */
+  next: number;
+}
+
+export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env): Engine {
+  return d.engine === 'sim' ? new SimEngine(d.sim) : new OpenAIEngine(d, env);
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, RegisteredModel>();
+
+  constructor(models: ModelConfig[], env: NodeJS.ProcessEnv = process.env) {
+    for (const config of models) {
+      this.models.set(config.id, { config, deployments: config.deployments.map((d) => ({ config: d, engine: createEngine(d, env) })), next: 0 });
+    }
+  }
+
+  get(id: string): RegisteredModel | undefined {
+    return this.models.get(id);
+  }
+
+  list(): RegisteredModel[] {
+    return [...this.models.values()];
+  }
+
+  /** Precedence 12: not deployed is 404, drained for maintenance is 503. */
+  pickDeployment(model: RegisteredModel): Deployment {
+    if (model.config.maintenance) throw new GatewayError('maintenance', { message: `The model ${model.config.id} is down for maintenance.`, retryAfterMs: 30_000 });
+    if (model.deployments.length === 0) throw new GatewayError('model_not_deployed', { message: `The model ${model.config.id} exists but is not deployed right now.` });
+    const n = model.deployments.length;
+    for (let i = 0; i < n; i++) {
+      const d = model.deployments[(model.next + i) % n]!;
+      if (!d.config.maintenance) {
+        model.next = (model.next + i + 1) % n;
+        return d;
+      }
+    }
+    throw new GatewayError('maintenance', { message: `Every deployment of ${model.config.id} is down for maintenance.`, retryAfterMs: 30_000 });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.list().flatMap((m) => m.deployments.map((d) => d.engine.close())));
+  }
+}

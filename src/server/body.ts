@@ -1,0 +1,94 @@
+// Reads a JSON request body under a size limit and a time limit, and parses it safely.
+// Order matches the contract: 413 from content-length before reading, 413 while reading a chunked
+// body, 408 when the body arrives too slowly, then 400 for anything that is not a JSON object.
+import type { IncomingMessage } from 'node:http';
+import getRawBody from 'raw-body';
+import secureJson from 'secure-json-parse';
+import { GatewayError } from '../errors/gateway-error.js';
+
+export interface BodyLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+/** Deeper than this is never a real OpenAI request, and would overflow recursive serializers. */
+const MAX_DEPTH = 64;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// The connection is closed after a body error: the rest of the body may still be on its way.
+const CLOSE = { connection: 'close' };
+
+function checkContentType(req: IncomingMessage): void {
+  const ct = req.headers['content-type'];
+  if (ct === undefined) return; // curl and some clients send none: the body is still parsed as JSON
+  const type = ct.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json') || type === 'text/plain' || type === 'application/x-www-form-urlencoded' || type === '') return;
+  throw new GatewayError('unsupported_content_type', { message: `The request body must be JSON; got content-type ${JSON.stringify(type.slice(0, 100))}.`, headers: CLOSE });
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('payload_too_large', { message: `The request body exceeds the limit of ${limit} bytes.`, headers: CLOSE });
+}
+
+async function readRaw(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limits.maxBytes) throw tooLarge(limits.maxBytes);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GatewayError('request_timeout', { message: `The request body was not received within ${limits.timeoutMs} ms.` })), limits.timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      getRawBody(req, { limit: limits.maxBytes, length: declared }).catch((err: { type?: string }) => {
+        if (err.type === 'entity.too.large') throw tooLarge(limits.maxBytes);
+        if (err.type === 'request.size.invalid') throw new GatewayError('invalid_json', { message: 'The request body length does not match content-length.', headers: CLOSE });
+        throw err;
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new GatewayError('invalid_json', { message: 'The request body is not valid UTF-8.' });
+  }
+  if (text.trim() === '') throw new GatewayError('invalid_json', { message: 'The request body is empty; send a JSON object.' });
+  let value: unknown;
+  try {
+    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const forbidden = /prototype|__proto__|constructor/i.test((err as Error).message);
+    throw new GatewayError('invalid_json', {
+      message: forbidden ? 'The request body contains a forbidden key (__proto__ or constructor.prototype).' : `The request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`,
+    });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new GatewayError('invalid_json', { message: 'The request body must be a JSON object.' });
+  }
+  if (depthExceeds(value, MAX_DEPTH)) {
+    throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
+  }
+  return value as Record<string, unknown>;
+}
+
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<Record<string, unknown>> {
+  const raw = await readRaw(req, limits);
+  checkContentType(req);
+  return parseJsonObject(raw);
+}

@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { Principal } from '../keys/authenticate.js';
+import type { Endpoint, Usage } from '../engines/types.js';
+import type { Deployment, RegisteredModel } from '../routing/registry.js';
+
+/** Everything one request accumulates on its way through the stages; read by the final log line. */
+export interface RequestContext {
+  id: string;
+  req: IncomingMessage;
+  res: ServerResponse;
+  startedAt: number;
+  /** Aborted when the client goes away or a timeout fires; passed down to the engine. */
+  abort: AbortController;
+  principal?: Principal;
+  endpoint?: Endpoint;
+  body?: Record<string, unknown>;
+  stream?: boolean;
+  model?: RegisteredModel;
+  deployment?: Deployment;
+  promptTokens?: number;
+  usage?: Usage;
+  firstByteMs?: number;
+  /** The catalog code of the error response, if any. */
+  errorCode?: string;
+  /** A failure after the stream started, sent to the client as an SSE error event. */
+  midStreamError?: GatewayError;
+}
+
+/** The reason a request's work was aborted because its client disconnected. */
+export class ClientClosed extends Error {
+  constructor() {
+    super('client closed the connection');
+    this.name = 'ClientClosed';
+  }
+}

@@ -1,0 +1,173 @@
+// Assembles the gateway: routes, the per-request context, the one place a thrown error becomes a
+// response, the per-request log line, and graceful shutdown.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SluiceConfig } from '../config/schema.js';
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
+import { sendError, writeRawError } from '../errors/render.js';
+import { createAuthenticator } from '../keys/authenticate.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { ModelRegistry } from '../routing/registry.js';
+import type { GatewayDeps } from '../stages/deps.js';
+import { inferenceRoute } from '../stages/inference.js';
+import { getModelRoute, listModelsRoute } from '../stages/models.js';
+import type { Store } from '../store/store.js';
+import { ClientClosed, type RequestContext } from './context.js';
+import { newRequestId } from './request-id.js';
+import { sendJson } from './respond.js';
+import { createRouter, type Route } from './router.js';
+
+/** How long a key or account lookup may be served from cache: a revoked key stops within this. */
+export const AUTH_CACHE_TTL_MS = 5_000;
+
+export interface GatewayOptions {
+  config: SluiceConfig;
+  store: Store;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Gateway {
+  server: Server;
+  url: string;
+  deps: GatewayDeps;
+  /** Stops accepting, lets in-flight requests finish within the drain deadline, closes everything. */
+  close(): Promise<void>;
+}
+
+function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new GatewayError('headers_too_large');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') return new GatewayError('request_timeout');
+  return new GatewayError('malformed_request');
+}
+
+export function buildRoutes(deps: GatewayDeps): Route[] {
+  return [
+    { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
+    { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
+    { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
+    { method: 'GET', path: '/v1/models', handler: listModelsRoute(deps) },
+    { method: 'GET', path: '/v1/models/*', handler: getModelRoute(deps) },
+    { method: 'GET', path: '/health', handler: async (ctx) => sendJson(ctx.res, { status: 'ok' }, ctx.id) },
+    {
+      method: 'GET',
+      path: '/ready',
+      handler: async (ctx) => {
+        try {
+          await deps.store.ping();
+        } catch (cause) {
+          throw new GatewayError('dependency_unavailable', { message: 'The store is unavailable.', cause });
+        }
+        sendJson(ctx.res, { status: 'ready' }, ctx.id);
+      },
+    },
+  ];
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config, store } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const deps: GatewayDeps = {
+    config,
+    store,
+    logger,
+    auth: createAuthenticator(store, { ttlMs: AUTH_CACHE_TTL_MS }),
+    registry: new ModelRegistry(config.models, opts.env),
+  };
+  const router = createRouter(buildRoutes(deps));
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  function logRequest(ctx: RequestContext, status: number): void {
+    const err = ctx.midStreamError;
+    logger.info({
+      request_id: ctx.id,
+      method: ctx.req.method,
+      path: ctx.req.url,
+      status,
+      code: ctx.errorCode ?? err?.code,
+      model: ctx.model?.config.id,
+      deployment: ctx.deployment?.config.id,
+      key_id: ctx.principal?.key.id,
+      account: ctx.principal?.account.id,
+      stream: ctx.stream,
+      ms: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+      first_byte_ms: ctx.firstByteMs === undefined ? undefined : Math.round(ctx.firstByteMs * 100) / 100,
+      prompt_tokens: ctx.usage?.prompt_tokens,
+      completion_tokens: ctx.usage?.completion_tokens,
+    }, 'request');
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), abort: new AbortController() };
+    inFlight++;
+    res.once('close', () => {
+      if (!res.writableFinished) ctx.abort.abort(new ClientClosed());
+    });
+    let status = 200;
+    try {
+      const { handler, params } = router.match(req.method ?? 'GET', req.url ?? '/');
+      await handler(ctx, params);
+      status = res.statusCode;
+    } catch (thrown) {
+      if (thrown instanceof ClientClosed || res.destroyed) {
+        status = 499; // nginx's "client closed request": nobody is left to answer
+      } else {
+        const err = toGatewayError(thrown);
+        ctx.errorCode = err.code;
+        status = err.entry.status;
+        if (err.code === 'internal_error') logger.error({ request_id: ctx.id, err: thrown }, 'unhandled error');
+        else if (err.upstreamBody !== undefined || err.cause !== undefined) logger.warn({ request_id: ctx.id, code: err.code, upstream_body: err.upstreamBody, cause: String(err.cause ?? '') }, 'engine failure');
+        sendError(res, err, ctx.id);
+      }
+    } finally {
+      logRequest(ctx, status);
+      if (--inFlight === 0) onIdle?.();
+    }
+  }
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: 65_000 }, (req, res) => {
+    void handle(req, res);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    writeRawError(socket, clientErrorFor(err), newRequestId());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    deps,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (onIdle = resolve)),
+            new Promise<void>((resolve) => setTimeout(resolve, config.server.drainMs).unref()),
+          ]);
+        }
+        server.closeAllConnections();
+        await closed;
+        await deps.registry.close();
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

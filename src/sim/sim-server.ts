@@ -1,0 +1,159 @@
+// `sluice sim`: the simulator as a standalone OpenAI-compatible HTTP server that serves any model
+// name, so the `openai` engine is tested over real HTTP. It answers errors the way vLLM does
+// (these bodies are the engine's, which the gateway maps to its own catalog), and injects faults
+// at the HTTP level: resets, cut streams, bad JSON.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { simSettingsSchema, type FaultName, type SimSettings } from '../config/schema.js';
+import { drawFault, FAULT_HEADER, parseFault } from './faults.js';
+import { EngineFullError } from './scheduler.js';
+import { SimCore, SimRequestError } from './sim-core.js';
+
+export interface SimServerOptions {
+  port?: number;
+  host?: string;
+  faultHeader?: boolean;
+  settings?: Partial<SimSettings>;
+}
+
+export interface SimServer {
+  url: string;
+  /** Requests received per path, so tests can count retries. */
+  hits: Map<string, number>;
+  totalHits(): number;
+  core: SimCore;
+  close(): Promise<void>;
+}
+
+const CUT_AFTER_CHUNKS = 3;
+
+function vllmError(res: ServerResponse, status: number, message: string, extraHeaders: Record<string, string> = {}, param: string | null = null): void {
+  const body = JSON.stringify({ object: 'error', message, type: status === 400 ? 'BadRequestError' : 'ServerError', param, code: status });
+  res.writeHead(status, { 'content-type': 'application/json', ...extraHeaders });
+  res.end(body);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const parts: Buffer[] = [];
+  for await (const c of req) parts.push(c as Buffer);
+  const parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('body must be an object');
+  return parsed as Record<string, unknown>;
+}
+
+function waitForClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => res.once('close', () => resolve()));
+}
+
+export async function startSimServer(opts: SimServerOptions = {}): Promise<SimServer> {
+  const settings = simSettingsSchema.parse(opts.settings ?? {});
+  const core = new SimCore(settings);
+  const hits = new Map<string, number>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (req.method === 'GET' && (path === '/health' || path === '/v1/health')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'sim', object: 'model', created: 0, owned_by: 'sluice-sim' }] }));
+      return;
+    }
+    const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;
+    if (req.method !== 'POST' || endpoint === undefined) {
+      vllmError(res, 404, `no route ${req.method} ${path}`);
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(req);
+    } catch {
+      vllmError(res, 400, 'request body is not valid JSON');
+      return;
+    }
+    const fault: FaultName | undefined = (opts.faultHeader ? parseFault(req.headers[FAULT_HEADER]) : undefined) ?? drawFault(settings.faultRates);
+    const abort = new AbortController();
+    res.once('close', () => abort.abort(new Error('client closed')));
+    const signal = abort.signal;
+
+    switch (fault) {
+      case 'crash': return vllmError(res, 500, 'simulated engine crash');
+      case 'capacity': return vllmError(res, 503, 'simulated: engine at capacity', { 'retry-after': '2' });
+      case 'rate-limited': return vllmError(res, 429, 'simulated: rate limited', { 'retry-after': '1' });
+      case 'status-418': return vllmError(res, 418, "simulated: I'm a teapot");
+      case 'reset': req.socket.destroy(); return;
+      case 'hang': return waitForClose(res);
+      default: break;
+    }
+    const firstTokenDelay = fault === 'slow-first-token' ? settings.slowFirstTokenMs : undefined;
+
+    if (endpoint === 'embeddings') {
+      const out = await core.embeddings(body, signal);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out.body));
+      return;
+    }
+    let plan;
+    try {
+      plan = core.plan(endpoint, body);
+    } catch (err) {
+      if (err instanceof SimRequestError) return vllmError(res, 400, err.message, {}, err.param);
+      throw err;
+    }
+    let release: () => void;
+    try {
+      release = await core.admit(signal);
+    } catch (err) {
+      if (err instanceof EngineFullError) return vllmError(res, 503, 'engine queue is full', { 'retry-after': '1' });
+      throw err;
+    }
+    try {
+      if (body.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        let sent = 0;
+        for await (const chunk of core.stream(plan, signal, includeUsage, firstTokenDelay)) {
+          if (fault === 'cut-stream' && sent === CUT_AFTER_CHUNKS) {
+            res.end();
+            return;
+          }
+          const data = fault === 'invalid-json' ? JSON.stringify(chunk).slice(0, 20) : JSON.stringify(chunk);
+          res.write(`data: ${data}\n\n`);
+          sent++;
+        }
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      const out = JSON.stringify(await core.complete(plan, signal, firstTokenDelay));
+      if (fault === 'invalid-json' || fault === 'cut-stream') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(out.slice(0, Math.floor(out.length / 2)));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(out)) }).end(out);
+    } finally {
+      release();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if ((err as Error)?.name === 'AbortError' || res.destroyed) return;
+      if (!res.headersSent) vllmError(res, 500, `simulator error: ${(err as Error).message}`);
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}/v1`,
+    hits,
+    totalHits: () => [...hits.values()].reduce((a, b) => a + b, 0),
+    core,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

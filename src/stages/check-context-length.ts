@@ -1,0 +1,45 @@
+// Precedence 9: prompt tokens plus max_tokens must fit the model's context. Counting is skipped
+// when the prompt's UTF-8 size alone proves it fits (every token covers at least one byte).
+import { GatewayError } from '../errors/gateway-error.js';
+import type { RequestContext } from '../server/context.js';
+import { chatPromptText, countChatPrompt, countCompletionPrompts, countText, tokenUpperBound } from '../tokenize/count.js';
+
+/** Slack for chat role markers when bounding by bytes. */
+const CHAT_OVERHEAD_PER_MESSAGE = 8;
+
+function exceeded(context: number, prompt: number, maxTokens: number | undefined, promptParam: string): GatewayError {
+  const total = prompt + (maxTokens ?? 0);
+  const detail = maxTokens === undefined ? `${prompt} in the prompt` : `${prompt} in the prompt and ${maxTokens} for the completion`;
+  return new GatewayError('context_length_exceeded', {
+    param: prompt > context || maxTokens === undefined ? promptParam : 'max_tokens',
+    message: `This model's maximum context length is ${context} tokens. However, you requested ${total} tokens (${detail}).`,
+  });
+}
+
+export function checkContextLength(ctx: RequestContext): void {
+  const context = ctx.model!.config.contextLength;
+  const body = ctx.body!;
+  if (ctx.endpoint === 'embeddings') {
+    const inputs = Array.isArray(body.input) && typeof body.input[0] !== 'number' ? (body.input as unknown[]) : [body.input];
+    for (const x of inputs) {
+      const n = typeof x === 'string' ? (tokenUpperBound(x) <= context ? 0 : countText(x)) : Array.isArray(x) ? x.length : 0;
+      if (n > context) throw new GatewayError('context_length_exceeded', { param: 'input', message: `This model's maximum context length is ${context} tokens. However, an input has ${n} tokens.` });
+    }
+    return;
+  }
+  const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? undefined) as number | undefined;
+  const budget = context - (maxTokens ?? 0);
+  if (ctx.endpoint === 'chat') {
+    const messages = body.messages as Array<Record<string, unknown>>;
+    const bound = tokenUpperBound(chatPromptText(messages)) + CHAT_OVERHEAD_PER_MESSAGE * messages.length;
+    if (bound <= budget) return;
+    const prompt = countChatPrompt(messages);
+    ctx.promptTokens = prompt;
+    if (prompt > budget) throw exceeded(context, prompt, maxTokens, 'messages');
+    return;
+  }
+  if (typeof body.prompt === 'string' && tokenUpperBound(body.prompt) <= budget) return;
+  for (const prompt of countCompletionPrompts(body.prompt)) {
+    if (prompt > budget) throw exceeded(context, prompt, maxTokens, 'prompt');
+  }
+}

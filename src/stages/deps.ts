@@ -1,0 +1,14 @@
+import type { SluiceConfig } from '../config/schema.js';
+import type { Authenticator } from '../keys/authenticate.js';
+import type { Logger } from '../observability/logger.js';
+import type { ModelRegistry } from '../routing/registry.js';
+import type { Store } from '../store/store.js';
+
+/** What the request stages need, passed in explicitly so a test can build a gateway from parts. */
+export interface GatewayDeps {
+  config: SluiceConfig;
+  store: Store;
+  auth: Authenticator;
+  registry: ModelRegistry;
+  logger: Logger;
+}

@@ -1,0 +1,28 @@
+// Precedence 14: the engine call itself, streamed or not.
+import type { EngineCall } from '../engines/types.js';
+import { executeJson, executeStream } from '../routing/execute.js';
+import { parseFault, FAULT_HEADER } from '../sim/faults.js';
+import type { RequestContext } from '../server/context.js';
+import { sendJson } from '../server/respond.js';
+
+export async function execute(ctx: RequestContext): Promise<void> {
+  const deployment = ctx.deployment!;
+  const body = ctx.body!;
+  const call: EngineCall = {
+    endpoint: ctx.endpoint!,
+    body,
+    model: ctx.model!.config,
+    deployment: deployment.config,
+    requestId: ctx.id,
+    signal: ctx.abort.signal,
+    fault: deployment.config.faultHeader ? parseFault(ctx.req.headers[FAULT_HEADER]) : undefined,
+    clientWantsUsage: (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
+  };
+  if (ctx.stream) {
+    await executeStream(ctx, call);
+    return;
+  }
+  const answer = await executeJson(ctx, call);
+  ctx.usage = answer.usage;
+  sendJson(ctx.res, answer.body, ctx.id);
+}

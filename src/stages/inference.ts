@@ -1,0 +1,22 @@
+// The request path of the inference endpoints: the stages in the contract's precedence order.
+import type { Endpoint } from '../engines/types.js';
+import type { RequestContext } from '../server/context.js';
+import { readJsonBody } from '../server/body.js';
+import type { GatewayDeps } from './deps.js';
+import { validateRequest } from './validate-request.js';
+import { resolveModel } from './resolve-model.js';
+import { checkContextLength } from './check-context-length.js';
+import { execute } from './execute.js';
+
+export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
+  const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
+  return async function inference(ctx: RequestContext): Promise<void> {
+    ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
+    const raw = await readJsonBody(ctx.req, limits); // 3: 413, 408; 4: 400 invalid_json
+    validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
+    resolveModel(ctx, deps.registry); // 6: 404
+    checkContextLength(ctx); // 9: 400 context_length_exceeded
+    ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
+    await execute(ctx); // 14: the engine
+  };
+}

@@ -1,0 +1,29 @@
+// GET /v1/models and GET /v1/models/{id}.
+import { GatewayError } from '../errors/gateway-error.js';
+import type { RegisteredModel } from '../routing/registry.js';
+import type { RequestContext } from '../server/context.js';
+import { sendJson } from '../server/respond.js';
+import type { GatewayDeps } from './deps.js';
+
+const CREATED = Math.floor(Date.now() / 1000);
+
+function describe(m: RegisteredModel) {
+  return { id: m.config.id, object: 'model', created: CREATED, owned_by: m.config.ownedBy };
+}
+
+export function listModelsRoute(deps: GatewayDeps) {
+  return async function listModels(ctx: RequestContext): Promise<void> {
+    ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization);
+    sendJson(ctx.res, { object: 'list', data: deps.registry.list().map(describe) }, ctx.id);
+  };
+}
+
+export function getModelRoute(deps: GatewayDeps) {
+  return async function getModel(ctx: RequestContext, params: Record<string, string | undefined>): Promise<void> {
+    ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization);
+    const id = params['*'] ?? '';
+    const model = deps.registry.get(id);
+    if (!model) throw new GatewayError('model_not_found', { message: `The model '${id.slice(0, 256)}' does not exist or you do not have access to it.` });
+    sendJson(ctx.res, describe(model), ctx.id);
+  };
+}
