@@ -22,12 +22,14 @@ export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = proce
   return d.engine === 'sim' ? new SimEngine(d.sim) : new OpenAIEngine(d, env);
 }
 
+export type EngineFactory = (d: DeploymentConfig) => Engine;
+
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
 
-  constructor(models: ModelConfig[], env: NodeJS.ProcessEnv = process.env) {
+  constructor(models: ModelConfig[], engineFor: EngineFactory = (d) => createEngine(d)) {
     for (const config of models) {
-      this.models.set(config.id, { config, deployments: config.deployments.map((d) => ({ config: d, engine: createEngine(d, env) })), next: 0 });
+      this.models.set(config.id, { config, deployments: config.deployments.map((d) => ({ config: d, engine: engineFor(d) })), next: 0 });
     }
   }
 

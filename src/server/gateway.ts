@@ -7,7 +7,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sendError, writeRawError } from '../errors/render.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { ModelRegistry } from '../routing/registry.js';
+import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
@@ -24,7 +24,8 @@ export interface GatewayOptions {
   config: SluiceConfig;
   store: Store;
   logger?: Logger;
-  env?: NodeJS.ProcessEnv;
+  /** Builds each deployment's engine; tests substitute a broken one. */
+  engineFor?: EngineFactory;
 }
 
 export interface Gateway {
@@ -72,7 +73,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     store,
     logger,
     auth: createAuthenticator(store, { ttlMs: AUTH_CACHE_TTL_MS }),
-    registry: new ModelRegistry(config.models, opts.env),
+    registry: new ModelRegistry(config.models, opts.engineFor),
   };
   const router = createRouter(buildRoutes(deps));
   let inFlight = 0;
