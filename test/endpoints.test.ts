@@ -137,3 +137,13 @@ test('concurrent streams are independent', async () => {
   }));
   assert.deepEqual(runs, Array(20).fill(5));
 });
+
+test('metrics count requests by model, status and code', async () => {
+  await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: gw.key, body: JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }) });
+  const res = await fetch(`${gw.url}/metrics`);
+  const text = await res.text();
+  assert.match(text, /sluice_requests_total\{endpoint="chat",model="test-chat",status="200",code=""\} \d+/);
+  assert.match(text, /sluice_requests_total\{endpoint="chat",model="",status="404",code="model_not_found"\} [1-9]/);
+  assert.match(text, /sluice_tokens_total\{model="test-chat",kind="completion"\} \d+/);
+  assert.match(text, /sluice_stream_first_byte_seconds_count\{model="test-chat"\} [1-9]/);
+});

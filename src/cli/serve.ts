@@ -22,6 +22,8 @@ export async function serve(opts: { config?: string; port?: string; host?: strin
     process.stdout.write(`Created account "local" and its first API key (shown only this once):\n\n  ${first.key}\n\n` +
       `  export OPENAI_BASE_URL=${gateway.url}/v1 OPENAI_API_KEY=${first.key}\n\n`);
   }
+  // A stray rejection is a bug to log under its stack, not a reason to drop every other request.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

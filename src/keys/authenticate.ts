@@ -21,7 +21,8 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const MAX_KEY_LENGTH = 256;
 
 export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntries?: number }): Authenticator {
-  const cache = new LRUCache<string, Lookup>({ max: opts.maxEntries ?? 10_000, ttl: opts.ttlMs });
+  // lru-cache reads ttl 0 as "never expires"; a zero staleness means no cache at all.
+  const cache = opts.ttlMs > 0 ? new LRUCache<string, Lookup>({ max: opts.maxEntries ?? 10_000, ttl: opts.ttlMs }) : undefined;
 
   async function lookup(token: string, hash: string): Promise<Lookup> {
     const id = keyIdOf(token);
@@ -42,14 +43,14 @@ export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntr
         throw new GatewayError('invalid_api_key', { message: 'The API key is malformed.' });
       }
       const hash = hashKey(token);
-      let found = cache.get(hash);
+      let found = cache?.get(hash);
       if (!found) {
         try {
           found = await lookup(token, hash);
         } catch (cause) {
           throw new GatewayError('dependency_unavailable', { message: 'The key store is unavailable.', cause });
         }
-        cache.set(hash, found);
+        cache?.set(hash, found);
       }
       if ('missing' in found) throw new GatewayError('invalid_api_key');
       const { key } = found.principal;

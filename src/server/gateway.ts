@@ -7,6 +7,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sendError, writeRawError } from '../errors/render.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
@@ -52,6 +53,14 @@ export function buildRoutes(deps: GatewayDeps): Route[] {
     { method: 'GET', path: '/health', handler: async (ctx) => sendJson(ctx.res, { status: 'ok' }, ctx.id) },
     {
       method: 'GET',
+      path: '/metrics',
+      handler: async (ctx) => {
+        const text = await deps.metrics.registry.metrics();
+        ctx.res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'x-request-id': ctx.id }).end(text);
+      },
+    },
+    {
+      method: 'GET',
       path: '/ready',
       handler: async (ctx) => {
         try {
@@ -74,13 +83,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     auth: createAuthenticator(store, { ttlMs: AUTH_CACHE_TTL_MS }),
     registry: new ModelRegistry(config.models, opts.engineFor),
+    metrics: createMetrics(),
   };
+  const { metrics } = deps;
   const router = createRouter(buildRoutes(deps));
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
-  function logRequest(ctx: RequestContext, status: number): void {
+  function record(ctx: RequestContext, status: number): void {
     const err = ctx.midStreamError;
+    const model = ctx.model?.config.id ?? '';
+    const endpoint = ctx.endpoint ?? '';
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    metrics.requests.inc({ endpoint, model, status, code: ctx.errorCode ?? err?.code ?? '' });
+    metrics.duration.observe({ endpoint, model }, seconds);
+    if (ctx.firstByteMs !== undefined) metrics.firstByte.observe({ model }, ctx.firstByteMs / 1000);
+    if (ctx.usage) {
+      metrics.tokens.inc({ model, kind: 'prompt' }, ctx.usage.prompt_tokens);
+      metrics.tokens.inc({ model, kind: 'completion' }, ctx.usage.completion_tokens);
+    }
     logger.info({
       request_id: ctx.id,
       method: ctx.req.method,
@@ -92,7 +113,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       key_id: ctx.principal?.key.id,
       account: ctx.principal?.account.id,
       stream: ctx.stream,
-      ms: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+      ms: Math.round(seconds * 100_000) / 100,
       first_byte_ms: ctx.firstByteMs === undefined ? undefined : Math.round(ctx.firstByteMs * 100) / 100,
       prompt_tokens: ctx.usage?.prompt_tokens,
       completion_tokens: ctx.usage?.completion_tokens,
@@ -102,6 +123,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), abort: new AbortController() };
     inFlight++;
+    metrics.inFlight.inc();
     res.once('close', () => {
       if (!res.writableFinished) ctx.abort.abort(new ClientClosed());
     });
@@ -122,7 +144,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         sendError(res, err, ctx.id);
       }
     } finally {
-      logRequest(ctx, status);
+      record(ctx, status);
+      metrics.inFlight.dec();
       if (--inFlight === 0) onIdle?.();
     }
   }

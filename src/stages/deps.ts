@@ -1,6 +1,7 @@
 import type { SluiceConfig } from '../config/schema.js';
 import type { Authenticator } from '../keys/authenticate.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ModelRegistry } from '../routing/registry.js';
 import type { Store } from '../store/store.js';
 
@@ -11,4 +12,5 @@ export interface GatewayDeps {
   auth: Authenticator;
   registry: ModelRegistry;
   logger: Logger;
+  metrics: Metrics;
 }

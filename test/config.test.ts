@@ -1,0 +1,82 @@
+// The config file: validation with paths, ${ENV} interpolation, and a gateway that refuses to start.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ConfigError, loadConfig, parseConfigDocument } from '../src/config/load.js';
+
+const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+
+function problems(doc: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfigDocument(doc, 'test.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return [];
+}
+
+test('the embedded default has two chat models and one embedding model on the simulator', () => {
+  const cfg = loadConfig(undefined, {});
+  assert.equal(cfg.server.port, 8080);
+  assert.equal(cfg.server.host, '127.0.0.1');
+  assert.equal(cfg.store, 'sqlite://./sluice.db');
+  assert.equal(cfg.models.filter((m) => m.kind === 'chat').length, 2);
+  assert.equal(cfg.models.filter((m) => m.kind === 'embedding').length, 1);
+  assert.ok(cfg.models.every((m) => m.deployments.every((d) => d.engine === 'sim')));
+});
+
+test('the documented example parses, with defaults filled in', () => {
+  const cfg = parseConfigDocument({
+    server: { host: '127.0.0.1', port: 8080, maxBodyBytes: 4194304, bodyTimeoutMs: 30000 },
+    store: 'sqlite://./sluice.db',
+    models: [{
+      id: 'llama-3.1-8b-instruct', contextLength: 8192, maintenance: false,
+      timeouts: { firstTokenMs: 30000, totalMs: 120000, idleMs: 30000 },
+      deployments: [
+        { id: 'sim-a', engine: 'sim', sim: { ttftMs: 20, itlMs: 5, maxNumSeqs: 16, seed: 1 }, faultHeader: false },
+        { id: 'vllm-a', engine: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', upstreamModel: 'meta-llama/Llama-3.1-8B-Instruct', apiKeyEnv: 'VLLM_API_KEY' },
+      ],
+    }],
+  }, 'x');
+  const d = cfg.models[0]!.deployments[0]!;
+  assert.equal(d.engine, 'sim');
+  if (d.engine === 'sim') assert.equal(d.sim.maxQueue, 256);
+});
+
+test('errors name the path of the bad field', () => {
+  assert.deepEqual(problems({ models: [{ id: 'a', timeouts: { firstTokenMs: 'soon' } }] }).map((p) => p.split(':')[0]), ['models[0].timeouts.firstTokenMs']);
+  assert.match(problems({ models: [{ id: 'a', deployments: [{ id: 'd', engine: 'openai', baseUrl: 'not a url' }] }] })[0]!, /^models\[0\]\.deployments\[0\]\.baseUrl:/);
+  assert.match(problems({ models: [{ id: 'a', deployments: [{ id: 'd', engine: 'gpu' }] }] })[0]!, /^models\[0\]\.deployments\[0\]\.engine:/);
+  assert.match(problems({ server: { port: 70000 } })[0]!, /^server\.port:/);
+  assert.match(problems({ serverz: {} })[0]!, /serverz/);
+  assert.match(problems({ models: [{ id: 'a' }, { id: 'a' }] })[0]!, /^models\[1\]\.id: duplicate/);
+  assert.match(problems({ store: 'mysql://x' })[0]!, /^store:/);
+});
+
+test('${ENV} and ${ENV:-default} are interpolated in values, and a missing variable is an error', () => {
+  const cfg = parseConfigDocument({ server: { port: '${PORT}', host: '${HOST:-0.0.0.0}' } }, 'x', { PORT: '9999' });
+  assert.equal(cfg.server.port, 9999);
+  assert.equal(cfg.server.host, '0.0.0.0');
+  assert.deepEqual(problems({ server: { host: '${NOPE_NOT_SET}' } }), ['server.host: environment variable NOPE_NOT_SET is not set']);
+  // A variable's content cannot inject structure: it stays a string value.
+  const injected = parseConfigDocument({ models: [{ id: '${ID}' }] }, 'x', { ID: 'a\nserver: {port: 1}' });
+  assert.equal(injected.models[0]!.id, 'a\nserver: {port: 1}');
+  assert.equal(injected.server.port, 8080);
+});
+
+test('sluice serve refuses to start on a bad config and names the path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cfg-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'server:\n  port: 0\nmodels:\n  - id: m\n    contextLength: -5\n');
+  const r = spawnSync(process.execPath, [cli, 'serve', '--config', file], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /models\[0\]\.contextLength/);
+  writeFileSync(file, 'server: [unclosed\n');
+  const y = spawnSync(process.execPath, [cli, 'serve', '--config', file], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(y.status, 2);
+  assert.match(y.stderr, /invalid config/);
+});
