@@ -33,7 +33,7 @@ test('keys have a prefix and a short visible id, and only the hash is stored', a
   const { id, key } = await createKeyFor(store, 'acct');
   assert.match(key, /^sk-sluice-[a-z0-9]{10}_[0-9a-f]{48}$/);
   assert.equal(keyIdOf(key), id);
-  const rec = await store.findKeyById(id);
+  const rec = await store.keys.findById(id);
   assert.equal(rec!.keyHash, hashKey(key));
   assert.notEqual(rec!.keyHash, key);
   // The secret appears nowhere in the database file.
@@ -64,16 +64,16 @@ test('authenticate: valid, missing, malformed, unknown, revoked, expired', async
   assert.equal(await code(auth.authenticate(`Bearer ${generateKey().key}`)), 'invalid_api_key');
   // Right id, wrong secret: found by id, rejected by the hash comparison.
   assert.equal(await code(auth.authenticate(`Bearer ${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}`)), 'invalid_api_key');
-  await store.revokeKey(id);
+  await store.keys.revoke(id);
   assert.equal(await code(auth.authenticate(`Bearer ${key}`)), 'revoked_api_key');
   const exp = generateKey();
-  await store.createKey({ id: exp.id, accountId: 'acct', keyHash: exp.hash, expiresAt: new Date(Date.now() - 1000).toISOString() });
+  await store.keys.create({ id: exp.id, accountId: 'acct', keyHash: exp.hash, expiresAt: new Date(Date.now() - 1000).toISOString() });
   assert.equal(await code(auth.authenticate(`Bearer ${exp.key}`)), 'expired_api_key');
 });
 
 test('an imported key of any format (20+ chars) is found by its hash', async () => {
   const imported = 'my-own-provider-key-1234567890';
-  await store.createKey({ id: 'imported01', accountId: 'acct', keyHash: hashKey(imported) });
+  await store.keys.create({ id: 'imported01', accountId: 'acct', keyHash: hashKey(imported) });
   const auth = createAuthenticator(store, { ttlMs: 0 });
   assert.equal((await auth.authenticate(`Bearer ${imported}`)).key.id, 'imported01');
 });
@@ -82,7 +82,7 @@ test('lookups are cached for the TTL: a revoked key stops working once it expire
   const auth = createAuthenticator(store, { ttlMs: 150 });
   const { id, key } = await createKeyFor(store, 'acct');
   await auth.authenticate(`Bearer ${key}`);
-  await store.revokeKey(id);
+  await store.keys.revoke(id);
   assert.equal(await code(auth.authenticate(`Bearer ${key}`)), 'ok', 'served from cache within the TTL');
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(await code(auth.authenticate(`Bearer ${key}`)), 'revoked_api_key');

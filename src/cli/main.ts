@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `sluice` command.
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { createKeyFor, LOCAL_ACCOUNT } from '../keys/bootstrap.js';
-import { openStore } from '../store/open.js';
+import { ConfigError } from '../config/load.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { startSimServer } from '../sim/sim-server.js';
 import { serve } from './serve.js';
 
@@ -23,23 +23,7 @@ program
   .option('--host <host>', 'override server.host')
   .action(serve);
 
-const keys = program.command('keys').description('manage API keys');
-keys
-  .command('create')
-  .description('create an API key and print it (only the key, on stdout)')
-  .option('-c, --config <file>', 'config file (YAML); its store is used')
-  .option('-a, --account <id>', 'account that owns the key', LOCAL_ACCOUNT)
-  .option('-n, --name <name>', 'a name for the key')
-  .action(async (opts: { config?: string; account: string; name?: string }) => {
-    const config = loadConfig(opts.config);
-    const store = await openStore(config.store);
-    try {
-      const k = await createKeyFor(store, opts.account, opts.name ?? null);
-      process.stdout.write(`${k.key}\n`);
-    } finally {
-      await store.close();
-    }
-  });
+registerAdminCommands(program);
 
 program
   .command('sim')
@@ -62,6 +46,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`sluice: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof GatewayError) {
+    process.stderr.write(`sluice: ${err.param ? `${err.param}: ` : ''}${err.message} (${err.code})\n`);
+    process.exit(1);
   }
   process.stderr.write(`sluice: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

@@ -1,6 +1,7 @@
 // `sluice serve`: load the config, open the store, start the gateway, print the first key once,
 // and drain on SIGTERM/SIGINT.
 import { loadConfig } from '../config/load.js';
+import { applyDeclaredAccounts } from '../admin/apply-declared.js';
 import { bootstrapFirstKey } from '../keys/bootstrap.js';
 import { createLogger } from '../observability/logger.js';
 import { startGateway } from '../server/gateway.js';
@@ -12,6 +13,7 @@ export async function serve(opts: { config?: string; port?: string; host?: strin
   if (opts.host !== undefined) config.server.host = opts.host;
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store);
+  await applyDeclaredAccounts(store, config.accounts);
   const first = await bootstrapFirstKey(store);
   const gateway = await startGateway({ config, store, logger });
   logger.info({ url: gateway.url, models: config.models.map((m) => m.id), store: config.store.split(':')[0] }, 'sluice listening');

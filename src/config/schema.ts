@@ -52,8 +52,19 @@ export const timeoutsSchema = z.strictObject({
   idleMs: z.number().int().min(1).default(30_000),
 });
 
+export const pricingSchema = z.strictObject({
+  inputPerMTok: z.number().min(0).max(1_000_000).default(0),
+  outputPerMTok: z.number().min(0).max(1_000_000).default(0),
+});
+
 export const modelSchema = z.strictObject({
   id: z.string().min(1).max(256),
+  /** USD per million tokens. */
+  pricing: pricingSchema.default({ inputPerMTok: 0, outputPerMTok: 0 }),
+  /** Only verified accounts may use it (403 verification_required). */
+  requiresVerification: z.boolean().default(false),
+  /** A private model: visible to this account only; everyone else gets 404 as if it did not exist. */
+  owner: z.string().min(1).optional(),
   /** chat models serve /v1/chat/completions and /v1/completions; embedding models /v1/embeddings. */
   kind: z.enum(['chat', 'embedding']).default('chat'),
   contextLength: z.number().int().min(1).default(8192),
@@ -75,8 +86,43 @@ export const serverSchema = z.strictObject({
   drainMs: z.number().int().min(0).default(30_000),
 });
 
+export const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const idSchema = z.string().regex(idPattern, 'expected 1-64 characters: letters, digits, ".", "_", "-"');
+export const prioritySchema = z.enum(['critical', 'standard', 'batch']);
+const isoDate = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((d) => (d instanceof Date ? d : new Date(d)).toISOString());
+
+export const declaredKeySchema = z.strictObject({
+  key: z.string().min(20, 'a declared key needs at least 20 characters').max(256),
+  name: z.string().max(128).optional(),
+  models: z.array(z.string().min(1).max(256)).optional(),
+  priority: prioritySchema.default('standard'),
+  expiresAt: isoDate.optional(),
+  /** USD per calendar month. */
+  spendCap: z.number().min(0).optional(),
+});
+
+export const declaredAccountSchema = z.strictObject({
+  id: idSchema,
+  status: z.enum(['active', 'suspended']).default('active'),
+  verified: z.boolean().default(false),
+  plan: z.string().max(64).default('default'),
+  /** Prepaid balance in USD, applied when the account is created; absent or null: postpaid. */
+  credits: z.number().min(0).nullish(),
+  /** USD per calendar month. */
+  monthlySpendCap: z.number().min(0).optional(),
+  keys: z.array(declaredKeySchema).default([]),
+});
+export type DeclaredAccount = z.infer<typeof declaredAccountSchema>;
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
+  /** Bearer token of the admin API (or SLUICE_ADMIN_TOKEN); without one the admin API is off. */
+  adminToken: z.string().min(16, 'the admin token needs at least 16 characters').optional(),
+  auth: z.strictObject({
+    /** How stale a cached key or account may be: a revoked key stops working within this. */
+    cacheTtlMs: z.number().int().min(0).max(300_000).default(5_000),
+  }).default({ cacheTtlMs: 5_000 }),
+  accounts: z.array(declaredAccountSchema).default([]),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),

@@ -61,6 +61,12 @@ const entries = {
     hint: 'Send a well-formed HTTP/1.1 request.',
     when: 'the request line or headers are not valid HTTP',
   },
+  already_exists: {
+    status: 400, type: 'invalid_request_error', retryable: false,
+    message: 'A resource with this id already exists.',
+    hint: 'Choose another id, or update the existing one.',
+    when: 'admin API: creating an account whose id is taken',
+  },
   context_length_exceeded: {
     status: 400, type: 'invalid_request_error', retryable: false,
     message: "The prompt plus max_tokens exceed the model's context length.",
@@ -126,6 +132,18 @@ const entries = {
     message: 'The model does not exist or you do not have access to it.',
     hint: 'List the models you can use with GET /v1/models.',
     when: 'no such model, or not visible to this account',
+  },
+  account_not_found: {
+    status: 404, type: 'not_found_error', retryable: false,
+    message: 'No such account.',
+    hint: 'Check the account id (admin API).',
+    when: 'admin API: the account does not exist',
+  },
+  key_not_found: {
+    status: 404, type: 'not_found_error', retryable: false,
+    message: 'No such API key.',
+    hint: 'Check the key id (admin API).',
+    when: 'admin API: the key id does not exist',
   },
   model_not_deployed: {
     status: 404, type: 'not_found_error', retryable: false,

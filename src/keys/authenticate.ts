@@ -15,7 +15,12 @@ type Lookup = { principal: Principal } | { missing: true };
 
 export interface Authenticator {
   authenticate(authorization: string | undefined, now?: number): Promise<Principal>;
+  /** Forgets every cached lookup (after an admin change on this replica). */
+  invalidate(): void;
 }
+
+/** last_used_at is written at most this often per key, off the request path. */
+const TOUCH_EVERY_MS = 60_000;
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const MAX_KEY_LENGTH = 256;
@@ -26,13 +31,22 @@ export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntr
 
   async function lookup(token: string, hash: string): Promise<Lookup> {
     const id = keyIdOf(token);
-    const key = id !== undefined ? await store.findKeyById(id) : await store.findKeyByHash(hash);
+    const key = id !== undefined ? await store.keys.findById(id) : await store.keys.findByHash(hash);
     if (!key || !hashesEqual(key.keyHash, hash)) return { missing: true };
-    const account = await store.getAccount(key.accountId);
+    const account = await store.accounts.get(key.accountId);
     return account ? { principal: { key, account } } : { missing: true };
   }
 
+  const touched = new LRUCache<string, number>({ max: 10_000 });
+  function touch(keyId: string, now: number): void {
+    const last = touched.get(keyId);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
+    touched.set(keyId, now);
+    store.keys.touch(keyId, new Date(now).toISOString()).catch(() => touched.delete(keyId));
+  }
+
   return {
+    invalidate: () => cache?.clear(),
     async authenticate(authorization, now = Date.now()) {
       if (!authorization) throw new GatewayError('missing_api_key');
       const token = BEARER.exec(authorization)?.[1];
@@ -56,6 +70,7 @@ export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntr
       const { key } = found.principal;
       if (key.revokedAt !== null) throw new GatewayError('revoked_api_key');
       if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) throw new GatewayError('expired_api_key');
+      touch(key.id, now);
       return found.principal;
     },
   };

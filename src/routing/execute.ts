@@ -36,7 +36,7 @@ function startStream(res: ServerResponse, requestId: string): void {
   res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestId });
 }
 
-export async function executeStream(ctx: RequestContext, call: EngineCall): Promise<void> {
+export async function executeStream(ctx: RequestContext, call: EngineCall, finish: (status: number, code: string | undefined) => Promise<void>): Promise<void> {
   const { firstTokenMs, idleMs, totalMs } = ctx.model!.config.timeouts;
   const { res } = ctx;
   const firstTimer = abortAfter(ctx, Math.min(firstTokenMs, totalMs), () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
@@ -58,23 +58,30 @@ export async function executeStream(ctx: RequestContext, call: EngineCall): Prom
   startStream(res, ctx.id);
   const idleTimer = abortAfter(ctx, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
   const totalTimer = abortAfter(ctx, totalMs, () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
+  let sent = 0;
   try {
     let r = first;
     while (!r.done) {
       await writeEvent(res, r.value);
+      sent++;
       r = await iterator.next();
       idleTimer.refresh();
     }
+    ctx.usage = answer.usage();
+    await finish(200, undefined);
     res.end(DONE_EVENT);
   } catch (err) {
+    ctx.usage = answer.usage();
+    ctx.streamedEvents = sent;
     const cause = explain(ctx, err);
     if (cause instanceof ClientClosed || res.destroyed) throw cause;
     const gerr = toGatewayError(cause);
     ctx.midStreamError = gerr;
+    // Output was delivered before the failure: it is billed (status 200 on the wire).
+    await finish(200, gerr.code);
     res.end(sseErrorEvent(gerr, ctx.id));
   } finally {
     clearTimeout(idleTimer);
     clearTimeout(totalTimer);
-    ctx.usage = answer.usage();
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Reservation } from '../store/billing-repo.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { Principal } from '../keys/authenticate.js';
 import type { Endpoint, Usage } from '../engines/types.js';
@@ -10,6 +11,8 @@ export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   startedAt: number;
+  /** Wall-clock start, for the ledger. */
+  startedAtIso: string;
   /** Aborted when the client goes away or a timeout fires; passed down to the engine. */
   abort: AbortController;
   principal?: Principal;
@@ -21,6 +24,10 @@ export interface RequestContext {
   promptTokens?: number;
   usage?: Usage;
   firstByteMs?: number;
+  /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */
+  streamedEvents?: number;
+  /** Credits and caps held for this request until it settles. */
+  reservation?: Reservation;
   /** The catalog code of the error response, if any. */
   errorCode?: string;
   /** A failure after the stream started, sent to the client as an SSE error event. */

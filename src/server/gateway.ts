@@ -5,6 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SluiceConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sendError, writeRawError } from '../errors/render.js';
+import { Billing } from '../billing/billing.js';
+import { adminRoutes } from '../admin/routes.js';
+import { createAdminOperations } from '../admin/operations.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -18,13 +21,11 @@ import { newRequestId } from './request-id.js';
 import { sendJson } from './respond.js';
 import { createRouter, type Route } from './router.js';
 
-/** How long a key or account lookup may be served from cache: a revoked key stops within this. */
-export const AUTH_CACHE_TTL_MS = 5_000;
-
 export interface GatewayOptions {
   config: SluiceConfig;
   store: Store;
   logger?: Logger;
+  env?: NodeJS.ProcessEnv;
   /** Builds each deployment's engine; tests substitute a broken one. */
   engineFor?: EngineFactory;
 }
@@ -43,8 +44,12 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
   return new GatewayError('malformed_request');
 }
 
-export function buildRoutes(deps: GatewayDeps): Route[] {
+export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): Route[] {
+  const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
+  // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
+  const admin = createAdminOperations(deps.store, () => deps.auth.invalidate());
   return [
+    ...adminRoutes(admin, adminToken, limits),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
@@ -81,12 +86,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     config,
     store,
     logger,
-    auth: createAuthenticator(store, { ttlMs: AUTH_CACHE_TTL_MS }),
+    auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
+    billing: new Billing(store, logger),
     registry: new ModelRegistry(config.models, opts.engineFor),
     metrics: createMetrics(),
   };
   const { metrics } = deps;
-  const router = createRouter(buildRoutes(deps));
+  const router = createRouter(buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN));
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
@@ -121,7 +127,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), abort: new AbortController() };
+    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtIso: new Date().toISOString(), abort: new AbortController() };
     inFlight++;
     metrics.inFlight.inc();
     res.once('close', () => {
@@ -189,6 +195,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await closed;
         await deps.registry.close();
+        await deps.billing.flush();
         logger.flush();
       })();
       return closing;

@@ -1,6 +1,7 @@
 import type { SluiceConfig } from '../config/schema.js';
 import type { Authenticator } from '../keys/authenticate.js';
 import type { Logger } from '../observability/logger.js';
+import type { Billing } from '../billing/billing.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelRegistry } from '../routing/registry.js';
 import type { Store } from '../store/store.js';
@@ -13,4 +14,5 @@ export interface GatewayDeps {
   registry: ModelRegistry;
   logger: Logger;
   metrics: Metrics;
+  billing: Billing;
 }

@@ -5,7 +5,10 @@ import { parseFault, FAULT_HEADER } from '../sim/faults.js';
 import type { RequestContext } from '../server/context.js';
 import { sendJson } from '../server/respond.js';
 
-export async function execute(ctx: RequestContext): Promise<void> {
+/** Settles billing; awaited before the response's last byte, so a delivered answer is on the ledger. */
+export type Finish = (status: number, errorCode: string | undefined) => Promise<void>;
+
+export async function execute(ctx: RequestContext, finish: Finish): Promise<void> {
   const deployment = ctx.deployment!;
   const body = ctx.body!;
   const call: EngineCall = {
@@ -19,10 +22,11 @@ export async function execute(ctx: RequestContext): Promise<void> {
     clientWantsUsage: (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
   };
   if (ctx.stream) {
-    await executeStream(ctx, call);
+    await executeStream(ctx, call, finish);
     return;
   }
   const answer = await executeJson(ctx, call);
   ctx.usage = answer.usage;
+  await finish(200, undefined);
   sendJson(ctx.res, answer.body, ctx.id);
 }

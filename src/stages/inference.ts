@@ -7,6 +7,9 @@ import { validateRequest } from './validate-request.js';
 import { resolveModel } from './resolve-model.js';
 import { checkContextLength } from './check-context-length.js';
 import { execute } from './execute.js';
+import { checkAccount, checkPermission } from './access.js';
+import { ClientClosed } from '../server/context.js';
+import { toGatewayError } from '../errors/gateway-error.js';
 
 export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
@@ -14,9 +17,18 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
     const raw = await readJsonBody(ctx.req, limits); // 3: 413, 408; 4: 400 invalid_json
     validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
-    resolveModel(ctx, deps.registry); // 6: 404
-    checkContextLength(ctx); // 9: 400 context_length_exceeded
-    ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
-    await execute(ctx); // 14: the engine
+    checkAccount(ctx); // 5: 412 account_suspended
+    resolveModel(ctx, deps.registry); // 6: 404, private models included
+    checkPermission(ctx); // 7: 403
+    await deps.billing.admit(ctx); // 8: 402
+    try {
+      checkContextLength(ctx); // 9: 400 context_length_exceeded
+      ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
+      await execute(ctx, (status, code) => deps.billing.settle(ctx, status, code)); // 14: the engine
+    } catch (err) {
+      const e = err instanceof ClientClosed ? undefined : toGatewayError(err);
+      await deps.billing.settle(ctx, e?.entry.status ?? 499, e?.code ?? 'client_closed');
+      throw err;
+    }
   };
 }

@@ -1,5 +1,5 @@
 // GET /v1/models and GET /v1/models/{id}.
-import { GatewayError } from '../errors/gateway-error.js';
+import { mayUse, notFound } from './access.js';
 import type { RegisteredModel } from '../routing/registry.js';
 import type { RequestContext } from '../server/context.js';
 import { sendJson } from '../server/respond.js';
@@ -14,7 +14,8 @@ function describe(m: RegisteredModel) {
 export function listModelsRoute(deps: GatewayDeps) {
   return async function listModels(ctx: RequestContext): Promise<void> {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization);
-    sendJson(ctx.res, { object: 'list', data: deps.registry.list().map(describe) }, ctx.id);
+    const p = ctx.principal;
+    sendJson(ctx.res, { object: 'list', data: deps.registry.list().filter((m) => mayUse(m.config, p)).map(describe) }, ctx.id);
   };
 }
 
@@ -23,7 +24,7 @@ export function getModelRoute(deps: GatewayDeps) {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization);
     const id = params['*'] ?? '';
     const model = deps.registry.get(id);
-    if (!model) throw new GatewayError('model_not_found', { message: `The model '${id.slice(0, 256)}' does not exist or you do not have access to it.` });
+    if (!model || !mayUse(model.config, ctx.principal)) throw notFound(id, null);
     sendJson(ctx.res, describe(model), ctx.id);
   };
 }

@@ -3,7 +3,7 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
-  '0001_accounts_and_keys': {
+  '0001_accounts_keys_ledger': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('accounts')
@@ -11,8 +11,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
         .addColumn('verified', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('plan', 'text', (c) => c.notNull().defaultTo('default'))
-        .addColumn('credits', 'double precision')
-        .addColumn('monthly_spend_cap', 'double precision')
+        .addColumn('credits_nanos', 'bigint')
+        .addColumn('monthly_cap_nanos', 'bigint')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema
@@ -23,13 +23,41 @@ const migrations: Record<string, Migration> = {
         .addColumn('name', 'text')
         .addColumn('models', 'text')
         .addColumn('priority', 'text', (c) => c.notNull().defaultTo('standard'))
-        .addColumn('spend_cap', 'double precision')
+        .addColumn('spend_cap_nanos', 'bigint')
         .addColumn('expires_at', 'text')
         .addColumn('revoked_at', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('last_used_at', 'text')
         .execute();
       await db.schema.createIndex('api_keys_account').on('api_keys').column('account_id').execute();
+      await db.schema
+        .createTable('spend')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('period', 'text', (c) => c.notNull())
+        .addColumn('spent_nanos', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('reserved_nanos', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('spend_pk', ['scope', 'period'])
+        .execute();
+      await db.schema
+        .createTable('ledger')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('deployment', 'text')
+        .addColumn('endpoint', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('input_tokens', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cost_nanos', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'double precision', (c) => c.notNull())
+        .addColumn('first_byte_ms', 'double precision')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ledger_account_time').on('ledger').columns(['account_id', 'created_at']).execute();
+      await db.schema.createIndex('ledger_key_time').on('ledger').columns(['key_id', 'created_at']).execute();
     },
   },
 };

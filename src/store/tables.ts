@@ -1,14 +1,14 @@
-// Table shapes as Kysely sees them. Timestamps are ISO-8601 strings in both backends.
-import type { Generated } from 'kysely';
+// Table shapes as Kysely sees them. Timestamps are ISO-8601 UTC strings in both backends (they
+// sort as text); money is integer nano-USD (1e-9 $), so sums never drift the way floats do.
 
 export interface AccountsTable {
   id: string;
   status: string;
   verified: number;
   plan: string;
-  /** null: postpaid. */
-  credits: number | null;
-  monthly_spend_cap: number | null;
+  /** Prepaid balance still available (reservations already taken out); null: postpaid. */
+  credits_nanos: number | string | null;
+  monthly_cap_nanos: number | string | null;
   created_at: string;
 }
 
@@ -20,15 +20,43 @@ export interface ApiKeysTable {
   /** JSON array of model patterns; null: all models. */
   models: string | null;
   priority: string;
-  spend_cap: number | null;
+  spend_cap_nanos: number | string | null;
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
   last_used_at: string | null;
 }
 
+/** Spend per scope (`account:ID` or `key:ID`) and calendar month (`YYYY-MM`), for spend caps. */
+export interface SpendTable {
+  scope: string;
+  period: string;
+  spent_nanos: number | string;
+  reserved_nanos: number | string;
+}
+
+/** One row per request that was admitted: what it used and what it cost. */
+export interface LedgerTable {
+  request_id: string;
+  account_id: string;
+  key_id: string;
+  model: string;
+  deployment: string | null;
+  endpoint: string;
+  status: number;
+  error_code: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_nanos: number | string;
+  started_at: string;
+  duration_ms: number;
+  first_byte_ms: number | null;
+  created_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
-  _placeholder?: Generated<number>;
+  spend: SpendTable;
+  ledger: LedgerTable;
 }

@@ -23,6 +23,27 @@ function connectionError(err: unknown, signal: AbortSignal): unknown {
   return new GatewayError('upstream_unreachable', { cause: err });
 }
 
+interface StreamEvent {
+  error?: unknown;
+  usage?: unknown;
+  choices?: unknown[];
+}
+
+function parseEvent(data: string): StreamEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (cause) {
+    throw new GatewayError('upstream_invalid_response', { cause, upstreamBody: data.slice(0, 4096) });
+  }
+  const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  const event = parsed as StreamEvent;
+  if (!ok || (event.error === undefined && !Array.isArray(event.choices))) {
+    throw new GatewayError('upstream_invalid_response', { upstreamBody: data.slice(0, 4096) });
+  }
+  return event;
+}
+
 function isUsage(x: unknown): x is Usage {
   return typeof x === 'object' && x !== null && typeof (x as Usage).prompt_tokens === 'number';
 }
@@ -124,21 +145,14 @@ export class OpenAIEngine implements Engine {
               done = true;
               break;
             }
-            // A cheap shape check instead of a parse: an event must be a whole JSON object.
-            if (data.charCodeAt(0) !== 123 /* { */ || data.charCodeAt(data.length - 1) !== 125 /* } */) {
-              throw new GatewayError('upstream_invalid_response', { upstreamBody: data.slice(0, 4096) });
-            }
-            if (data.includes('"error"') && data.startsWith('{"error"')) {
+            // Every event is parsed once to prove it is JSON of the right shape (the contract maps a
+            // bad event to upstream_invalid_response); the original text is what gets forwarded.
+            const parsed = parseEvent(data);
+            if (parsed.error !== undefined) {
               throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
             }
-            if (data.includes('"usage":{')) {
-              let parsed: { usage?: unknown; choices?: unknown[] };
-              try {
-                parsed = JSON.parse(data) as typeof parsed;
-              } catch (cause) {
-                throw new GatewayError('upstream_invalid_response', { cause, upstreamBody: data.slice(0, 4096) });
-              }
-              if (isUsage(parsed.usage)) usage = parsed.usage;
+            if (isUsage(parsed.usage)) {
+              usage = parsed.usage;
               if (!wantsUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) continue;
             }
             yield self.rewriteModel(data, clientModel);

@@ -1,0 +1,83 @@
+// Command-line flags and the run plan they produce. The defaults keep a full run under 3 minutes
+// on a 2-core machine and --quick under ~40 s (CI's smoke check that the benchmark still works).
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Cycles of direct → proxy → gateway over every scenario; each number is the median over them. */
+  rounds: number;
+  /** Length of each load run, seconds. */
+  seconds: number;
+  /** Unrecorded load per server before round 1 (JIT, connection pools). */
+  warmupSeconds: number;
+  ttfbRequests: number;
+  ttfbWarmup: number;
+  memoryStreams: number;
+  /** How long the memory test holds all its streams open together. */
+  memoryHoldMs: number;
+  jsonPath: string;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--json PATH]
+
+  --quick        1 round of 1 s runs, streams held open 1 s (CI smoke check, ~30 s)
+  --duration S   seconds per load run (default 3; 1 with --quick)
+  --rounds N     direct/proxy/gateway cycles, median taken (default 2; 1 with --quick)
+  --json PATH    where to write the machine-readable results (default bench/results/latest.json)
+`;
+
+const DEFAULT_JSON = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
+
+function positive(name: string, value: string | undefined, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        rounds: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.help) return 'help';
+  const quick = parsed.quick === true;
+  return {
+    quick,
+    rounds: positive('rounds', parsed.rounds, quick ? 1 : 2, true),
+    seconds: positive('duration', parsed.duration, quick ? 1 : 3, false),
+    warmupSeconds: quick ? 0.5 : 1,
+    ttfbRequests: quick ? 100 : 300,
+    ttfbWarmup: quick ? 10 : 30,
+    memoryStreams: 1000,
+    memoryHoldMs: quick ? 1_000 : 3_000,
+    jsonPath: parsed.json === undefined ? DEFAULT_JSON : resolve(parsed.json),
+  };
+}
+
+/** Rough wall time of a run with these options, seconds: printed up front, and the watchdog's basis. */
+export function estimateSeconds(o: BenchOptions): number {
+  const startup = 3;
+  const warmup = 3 * 2 * (o.warmupSeconds + 0.2);
+  const loadRuns = o.rounds * 4 * 3 * (o.seconds + 0.2);
+  const ttfb = o.rounds * 3 * (o.ttfbRequests + o.ttfbWarmup) * 0.002;
+  const memory = 3 * (o.memoryHoldMs / 1000 + 3);
+  return Math.ceil(startup + warmup + loadRuns + ttfb + memory);
+}

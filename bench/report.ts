@@ -1,0 +1,82 @@
+// The results twice: a table for people (stdout) and a JSON file for machines.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { MetricSummary, Unit } from './metrics.js';
+import type { TargetOutcome } from './targets.js';
+
+export interface RunInfo {
+  startedAt: string;
+  elapsedSeconds: number;
+  node: string;
+  cpus: number;
+  rounds: number;
+  secondsPerRun: number;
+  quick: boolean;
+  memoryStreams: number;
+  memoryHoldMs: number;
+}
+
+function num(v: number, unit: Unit): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (unit === 'req/s') return Math.round(v).toLocaleString('en-US');
+  if (unit === 'MB') return v.toFixed(1);
+  return v < 10 ? v.toFixed(2) : v.toFixed(1);
+}
+
+function signed(v: number, unit: Unit): string {
+  return Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${num(Math.abs(v), unit)}` : 'n/a';
+}
+
+/** Throughput: the ratio alone. Latency and memory: the ratio and, in brackets, what the gateway adds. */
+function ratioCell(ratio: number, added: number, unit: Unit): string {
+  const r = Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a';
+  return unit === 'req/s' ? r : `${r} (${signed(added, unit)})`;
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+}
+
+function targetValue(t: TargetOutcome): string {
+  if (!Number.isFinite(t.value)) return 'n/a';
+  if (t.unit === '×') return `${t.value.toFixed(2)} ×`;
+  if (t.unit === 'ms') return `${signed(t.value, 'ms')} ms`;
+  return `${t.value.toFixed(1)} MB`;
+}
+
+export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], targets: readonly TargetOutcome[]): string {
+  const widths = [38, 10, 10, 10, 15, 15];
+  const lines = [
+    `Sluice load benchmark: ${info.rounds} round(s) × ${info.secondsPerRun} s per run${info.quick ? ' (--quick)' : ''}, node ${info.node}, ${info.cpus} CPUs, ${info.startedAt}`,
+    'Medians over the rounds. gw/direct and gw/proxy: gateway ÷ the other; (±x): what the gateway adds.',
+    '',
+    pad(['', 'direct', 'proxy', 'gateway', 'gw/direct', 'gw/proxy'], widths),
+  ];
+  let group = '';
+  for (const m of metrics) {
+    if (m.group !== group) {
+      group = m.group;
+      lines.push(group);
+    }
+    lines.push(pad([
+      `  ${m.label} (${m.unit})`,
+      num(m.median.direct, m.unit),
+      num(m.median.proxy, m.unit),
+      num(m.median.gateway, m.unit),
+      ratioCell(m.ratio.toDirect, m.added.overDirect, m.unit),
+      ratioCell(m.ratio.toProxy, m.added.overProxy, m.unit),
+    ], widths));
+  }
+  lines.push('', 'Targets (gateway, against the same run)');
+  for (const t of targets) lines.push(`  ${t.description.padEnd(50)} ${targetValue(t).padStart(10)}   ${t.met ? 'met' : 'MISSED'}`);
+  const missed = targets.filter((t) => !t.met).length;
+  lines.push('', missed === 0 ? 'All targets met.' : `${missed} of ${targets.length} targets MISSED (a noisy machine moves these; rerun before concluding).`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeJson(path: string, info: RunInfo, metrics: readonly MetricSummary[], targets: readonly TargetOutcome[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const doc = { schema: 'sluice-bench/1', run: info, metrics, targets, allTargetsMet: targets.every((t) => t.met) };
+  // NaN (a metric with no samples) is not JSON: it becomes null.
+  writeFileSync(path, `${JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+}

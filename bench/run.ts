@@ -1,0 +1,189 @@
+// `npm run bench`: starts the fake engine, the baseline proxy and the gateway (each its own
+// process), drives each in turn with the same load, and reports the gateway against the other two.
+// Exit 0 when the benchmark ran (targets missed or not), 1 when it could not run, 2 on bad flags.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { runLoad } from './load.js';
+import { measureStreamMemory, openFileLimit, rssMb } from './memory.js';
+import { VIAS, type Via } from './metrics.js';
+import { estimateSeconds, parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
+import { renderTable, writeJson, type RunInfo } from './report.js';
+import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
+import { defineMetrics, LOAD_SCENARIOS } from './scenarios.js';
+import { startServers } from './servers.js';
+import { evaluateTargets } from './targets.js';
+import { measureTtfb } from './ttfb.js';
+
+interface Endpoint {
+  via: Via;
+  origin: string;
+  /** The process whose memory the memory test samples. */
+  pid: number;
+}
+
+const started = performance.now();
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+}
+
+/** More than 1% failed requests fails the whole benchmark: a broken server must not yield numbers. */
+function checkFailures(what: string, ok: number, failed: number): void {
+  const total = ok + failed;
+  if (total === 0) throw new Error(`${what}: no successful responses`);
+  if (failed / total > 0.01) throw new Error(`${what}: ${failed} of ${total} requests failed (over 1%)`);
+  assertAllAlive();
+}
+
+/** Round r starts the cycle at a different server, so no server always runs right after another. */
+function rotated<T>(items: readonly T[], r: number): T[] {
+  const k = r % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+async function checkAnswers(e: Endpoint, headers: Record<string, string>): Promise<void> {
+  for (const [body, verify] of [[JSON_BODY, isJsonAnswer], [STREAM_BODY, isCompleteStream]] as const) {
+    const res = await request(`${e.origin}${CHAT_PATH}`, { method: 'POST', headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || !verify(text)) throw new Error(`${e.via} gave a wrong answer (${res.statusCode}): ${text.slice(0, 300)}`);
+  }
+}
+
+async function bench(o: BenchOptions): Promise<void> {
+  // Per server in the memory test: its client sockets plus, for proxy and gateway, as many to the engine.
+  const needFiles = 2 * o.memoryStreams + 256;
+  if (openFileLimit() < needFiles) throw new Error(`the open-file limit is ${openFileLimit()}; the memory test needs ${needFiles}: run \`ulimit -n ${needFiles}\` first`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  progress(`starting fake engine, baseline proxy and gateway (logs in ${dir})`);
+  const servers = await startServers(dir, o.memoryStreams + 100);
+  const headers = requestHeaders(servers.apiKey);
+  const endpoints: Endpoint[] = [
+    { via: 'direct', origin: servers.engine.url, pid: servers.engine.pid },
+    { via: 'proxy', origin: servers.proxy.url, pid: servers.proxy.pid },
+    { via: 'gateway', origin: servers.gateway.url, pid: servers.gateway.pid },
+  ];
+  for (const e of endpoints) await checkAnswers(e, headers);
+  progress(`all three answer correctly: direct ${servers.engine.url}, proxy ${servers.proxy.url}, gateway ${servers.gateway.url}`);
+
+  // Memory first, on freshly started servers: the peak is then what 1,000 open streams cost on top
+  // of start-up, not whatever heap the throughput runs left for the GC (reported separately, after
+  // them). Once, not per round: it is a level, not a rate, and the slow streams take the longest.
+  const metrics = defineMetrics(o.memoryStreams);
+  for (const e of endpoints) {
+    progress(`memory · ${e.via} · opening ${o.memoryStreams} slow streams, holding them open ${o.memoryHoldMs / 1000} s`);
+    const r = await measureStreamMemory({
+      origin: e.origin,
+      path: CHAT_PATH,
+      headers,
+      body: slowStreamBody(SLOW_STREAM_MS),
+      streams: o.memoryStreams,
+      holdMs: o.memoryHoldMs,
+      releaseUrl: `${servers.engine.url}${RELEASE_PATH}`,
+      pid: e.pid,
+      verify: isCompleteStream,
+    });
+    checkFailures(`slow streams via ${e.via}`, r.ok, r.failed);
+    if (r.maxOpen < o.memoryStreams * 0.99) throw new Error(`memory test via ${e.via}: only ${r.maxOpen} of ${o.memoryStreams} streams were open at once (after ${Math.round(r.openMs)} ms)`);
+    metrics.record('memory_idle', e.via, r.idleMb);
+    metrics.record('memory_peak', e.via, r.peakMb);
+    progress(`memory · ${e.via.padEnd(7)} RSS ${r.idleMb.toFixed(1)} MB before, peak ${r.peakMb.toFixed(1)} MB with ${r.maxOpen} open (all open after ${Math.round(r.openMs)} ms)`);
+    await sleep(500);
+  }
+
+  for (const e of endpoints) {
+    progress(`warm-up · ${e.via}`);
+    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1)) {
+      const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
+      checkFailures(`warm-up ${s.label} via ${e.via}`, r.ok, r.failed);
+    }
+  }
+
+  for (let round = 0; round < o.rounds; round++) {
+    const tag = `round ${round + 1}/${o.rounds}`;
+    const order = rotated(endpoints, round);
+    for (const s of LOAD_SCENARIOS) {
+      for (const e of order) {
+        const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.seconds, verify: s.verify });
+        checkFailures(`${s.label} via ${e.via}`, r.ok, r.failed);
+        metrics.record(`${s.id}_rps`, e.via, r.rps);
+        metrics.record(`${s.id}_p50`, e.via, r.p50);
+        metrics.record(`${s.id}_p99`, e.via, r.p99);
+        progress(`${tag} · ${s.label.padEnd(29)} · ${e.via.padEnd(7)} ${Math.round(r.rps).toString().padStart(6)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
+        await sleep(100);
+      }
+    }
+    for (const e of order) {
+      const r = await measureTtfb({ origin: e.origin, path: CHAT_PATH, headers, body: STREAM_BODY, count: o.ttfbRequests, warmup: o.ttfbWarmup, verify: isCompleteStream });
+      checkFailures(`stream time to first byte via ${e.via}`, r.ok, r.failed);
+      metrics.record('stream_ttfb_p50', e.via, r.p50);
+      metrics.record('stream_ttfb_p99', e.via, r.p99);
+      progress(`${tag} · stream time to first byte     · ${e.via.padEnd(7)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  (${r.ok} streams)`);
+    }
+  }
+
+  for (const e of endpoints) metrics.record('memory_after_load', e.via, rssMb(e.pid));
+
+  progress('stopping servers');
+  await stopAll();
+  const summaries = metrics.summaries();
+  const targets = evaluateTargets(summaries);
+  const info: RunInfo = {
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+    elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
+    node: process.version,
+    cpus: availableParallelism(),
+    rounds: o.rounds,
+    secondsPerRun: o.seconds,
+    quick: o.quick,
+    memoryStreams: o.memoryStreams,
+    memoryHoldMs: o.memoryHoldMs,
+  };
+  process.stdout.write(renderTable(info, summaries, targets));
+  writeJson(o.jsonPath, info, summaries, targets);
+  progress(`done in ${info.elapsedSeconds} s; results in ${o.jsonPath}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  let o: BenchOptions | 'help';
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (o === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const estimate = estimateSeconds(o);
+  progress(`${o.quick ? 'quick run' : 'full run'}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
+  // A hung server or client must not hang CI: give up well past the estimate.
+  const watchdog = setTimeout(() => {
+    progress(`benchmark failed: still running after ${2 * estimate + 60} s`);
+    void stopAll(500).finally(() => process.exit(1));
+  }, (2 * estimate + 60) * 1000);
+  watchdog.unref();
+  try {
+    await bench(o);
+    return 0;
+  } catch (err) {
+    progress(`benchmark failed: ${(err as Error).message}`);
+    await stopAll(500);
+    return 1;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+killChildrenOnExit((signal) => {
+  progress(`${signal}: stopping servers`);
+  void stopAll(500).finally(() => process.exit(130));
+});
+process.exitCode = await main();

@@ -1,0 +1,44 @@
+// What is measured, declared once: the load scenarios and the report rows they fill.
+import { MetricSet } from './metrics.js';
+import { isCompleteStream, isJsonAnswer, JSON_BODY, STREAM_BODY, STREAM_CHUNKS } from './requests.js';
+
+export interface LoadScenario {
+  id: string;
+  label: string;
+  group: string;
+  body: string;
+  connections: number;
+  verify: (body: string) => boolean;
+}
+
+const NON_STREAMING = 'Non-streaming';
+const STREAMING = `Streaming (${STREAM_CHUNKS} chunks)`;
+const MEMORY = 'Memory';
+
+export const LOAD_SCENARIOS: readonly LoadScenario[] = [
+  { id: 'json_c1', label: 'non-streaming, 1 connection', group: NON_STREAMING, body: JSON_BODY, connections: 1, verify: isJsonAnswer },
+  { id: 'json_c50', label: 'non-streaming, 50 connections', group: NON_STREAMING, body: JSON_BODY, connections: 50, verify: isJsonAnswer },
+  { id: 'stream_c1', label: 'streaming, 1 connection', group: STREAMING, body: STREAM_BODY, connections: 1, verify: isCompleteStream },
+  { id: 'stream_c50', label: 'streaming, 50 connections', group: STREAMING, body: STREAM_BODY, connections: 50, verify: isCompleteStream },
+];
+
+/** The report's rows, in order. Load scenarios fill `<id>_rps`, `<id>_p50`, `<id>_p99`. */
+export function defineMetrics(memoryStreams: number): MetricSet {
+  const set = new MetricSet();
+  for (const s of LOAD_SCENARIOS) {
+    const n = s.connections === 1 ? '1 conn' : `${s.connections} conn`;
+    const what = s.group === STREAMING ? 'streams/s' : 'requests/s';
+    set.define(`${s.id}_rps`, s.group, `${what}, ${n}`, 'req/s');
+    set.define(`${s.id}_p50`, s.group, `p50 latency, ${n}`, 'ms');
+    set.define(`${s.id}_p99`, s.group, `p99 latency, ${n}`, 'ms');
+    if (s.id === 'stream_c1') {
+      set.define('stream_ttfb_p50', s.group, 'p50 time to first byte, 1 conn', 'ms');
+      set.define('stream_ttfb_p99', s.group, 'p99 time to first byte, 1 conn', 'ms');
+    }
+  }
+  const n = memoryStreams.toLocaleString('en-US');
+  set.define('memory_idle', MEMORY, 'RSS at start (fresh process)', 'MB');
+  set.define('memory_peak', MEMORY, `peak RSS, ${n} open slow streams`, 'MB');
+  set.define('memory_after_load', MEMORY, 'RSS after the load runs', 'MB');
+  return set;
+}

@@ -1,0 +1,90 @@
+// The admin operations, shared by the admin API and the CLI. Inputs are validated by the caller
+// (admin/inputs.ts); failures are catalog errors.
+import { GatewayError } from '../errors/gateway-error.js';
+import { generateKey } from '../keys/key-format.js';
+import { AlreadyExists } from '../store/accounts-repo.js';
+import { nanosToUsd, usdToNanos } from '../store/money.js';
+import { monthOf } from '../store/period.js';
+import type { Store } from '../store/store.js';
+import type { CreateAccountInput, CreateKeyInput, PatchAccountInput, UsageQuery } from './inputs.js';
+import { accountView, keyView } from './views.js';
+
+const nanosOrNull = (usd: number | null | undefined) => (usd === undefined || usd === null ? null : usdToNanos(usd));
+
+async function view(store: Store, id: string) {
+  const a = await store.accounts.get(id);
+  if (!a) throw new GatewayError('account_not_found', { message: `No account '${id}'.` });
+  return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())));
+}
+
+export function createAdminOperations(store: Store, onChange: () => void = () => {}) {
+  return {
+    async createAccount(input: CreateAccountInput) {
+      try {
+        await store.accounts.create({ id: input.id, status: input.status, verified: input.verified, plan: input.plan, creditsNanos: nanosOrNull(input.credits), monthlyCapNanos: nanosOrNull(input.monthlySpendCap) });
+      } catch (err) {
+        if (err instanceof AlreadyExists) throw new GatewayError('already_exists', { param: 'id', message: `An account '${input.id}' already exists.` });
+        throw err;
+      }
+      return view(store, input.id);
+    },
+
+    getAccount: (id: string) => view(store, id),
+
+    async listAccounts() {
+      const period = monthOf(new Date());
+      return Promise.all((await store.accounts.list()).map(async (a) => accountView(a, await store.billing.spent(`account:${a.id}`, period))));
+    },
+
+    async updateAccount(id: string, patch: PatchAccountInput) {
+      await view(store, id);
+      await store.accounts.update(id, { status: patch.status, verified: patch.verified, plan: patch.plan, monthlyCapNanos: patch.monthlySpendCap === undefined ? undefined : nanosOrNull(patch.monthlySpendCap) });
+      onChange();
+      return view(store, id);
+    },
+
+    async addCredits(id: string, amountUsd: number) {
+      await view(store, id);
+      await store.accounts.addCredits(id, usdToNanos(amountUsd));
+      onChange();
+      return view(store, id);
+    },
+
+    async createKey(accountId: string, input: CreateKeyInput) {
+      await view(store, accountId);
+      const k = generateKey();
+      const rec = await store.keys.create({
+        id: k.id,
+        accountId,
+        keyHash: k.hash,
+        name: input.name ?? null,
+        models: input.models ?? null,
+        priority: input.priority,
+        expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+        spendCapNanos: nanosOrNull(input.spendCap),
+      });
+      return { ...keyView(rec), key: k.key };
+    },
+
+    async listKeys(accountId: string) {
+      await view(store, accountId);
+      return (await store.keys.listForAccount(accountId)).map(keyView);
+    },
+
+    async revokeKey(id: string) {
+      const k = await store.keys.findById(id);
+      if (!k) throw new GatewayError('key_not_found', { message: `No API key '${id.slice(0, 64)}'.` });
+      await store.keys.revoke(id);
+      onChange();
+      return keyView((await store.keys.findById(id))!);
+    },
+
+    async usage(q: UsageQuery) {
+      const r = await store.usage.report(q);
+      const money = <T extends { costNanos: number }>({ costNanos, ...rest }: T) => ({ ...rest, cost: nanosToUsd(costNanos) });
+      return { filter: q, totals: money(r.totals), days: r.days.map(money) };
+    },
+  };
+}
+
+export type AdminOperations = ReturnType<typeof createAdminOperations>;

@@ -1,0 +1,40 @@
+// The admin API: accounts, credits, keys and usage, JSON in and out, behind the admin token.
+import type { z } from 'zod';
+import { validateBody } from '../openai/validate.js';
+import type { Route, RouteHandler } from '../server/router.js';
+import type { RequestContext } from '../server/context.js';
+import { readJsonBody, type BodyLimits } from '../server/body.js';
+import { sendJson } from '../server/respond.js';
+import { createAdminAuth } from './admin-auth.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, usageQuery } from './inputs.js';
+import type { AdminOperations } from './operations.js';
+
+type Params = Record<string, string | undefined>;
+
+export function adminRoutes(ops: AdminOperations, token: string | undefined, limits: BodyLimits): Route[] {
+  const auth = createAdminAuth(token);
+  if (!auth.enabled) return [];
+
+  /** Admin token first (401), then the body (413/408/400), then the operation. */
+  function route(method: Route['method'], path: string, run: (ctx: RequestContext, params: Params) => Promise<unknown>, status = 200): Route {
+    const handler: RouteHandler = async (ctx, params) => {
+      auth.check(ctx.req.headers.authorization);
+      sendJson(ctx.res, await run(ctx, params), ctx.id, status);
+    };
+    return { method, path, handler };
+  }
+  const body = async <S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<z.infer<S>> => validateBody(schema, await readJsonBody(ctx.req, limits));
+  const query = (ctx: RequestContext) => Object.fromEntries(new URL(ctx.req.url ?? '/', 'http://x').searchParams);
+
+  return [
+    route('POST', '/admin/accounts', async (ctx) => ops.createAccount(await body(ctx, createAccountInput)), 201),
+    route('GET', '/admin/accounts', async () => ({ object: 'list', data: await ops.listAccounts() })),
+    route('GET', '/admin/accounts/:id', async (_ctx, p) => ops.getAccount(p.id!)),
+    route('PATCH', '/admin/accounts/:id', async (ctx, p) => ops.updateAccount(p.id!, await body(ctx, patchAccountInput))),
+    route('POST', '/admin/accounts/:id/credits', async (ctx, p) => ops.addCredits(p.id!, (await body(ctx, addCreditsInput)).amount)),
+    route('POST', '/admin/accounts/:id/keys', async (ctx, p) => ops.createKey(p.id!, await body(ctx, createKeyInput)), 201),
+    route('GET', '/admin/accounts/:id/keys', async (_ctx, p) => ({ object: 'list', data: await ops.listKeys(p.id!) })),
+    route('POST', '/admin/keys/:id/revoke', async (_ctx, p) => ops.revokeKey(p.id!)),
+    route('GET', '/admin/usage', async (ctx) => ops.usage(validateBody(usageQuery, query(ctx)))),
+  ];
+}

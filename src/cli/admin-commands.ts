@@ -1,0 +1,122 @@
+// `sluice accounts …`, `sluice keys …`, `sluice usage …`: the admin operations on the store named
+// by the config, with tables for people and --json for scripts.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { z } from 'zod';
+import { loadConfig } from '../config/load.js';
+import { createAdminOperations, type AdminOperations } from '../admin/operations.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, usageQuery } from '../admin/inputs.js';
+import { validateBody } from '../openai/validate.js';
+import { openStore } from '../store/open.js';
+import { createKeyFor, LOCAL_ACCOUNT } from '../keys/bootstrap.js';
+import { print } from './output.js';
+import { usdToNanos } from '../store/money.js';
+
+interface Common {
+  config?: string;
+  json?: boolean;
+}
+
+async function withOps<T>(opts: Common, run: (ops: AdminOperations) => Promise<T>): Promise<T> {
+  const store = await openStore(loadConfig(opts.config).store);
+  try {
+    return await run(createAdminOperations(store));
+  } finally {
+    await store.close();
+  }
+}
+
+function num(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+const bool = (v: string): boolean => {
+  if (v === 'true' || v === 'yes') return true;
+  if (v === 'false' || v === 'no') return false;
+  throw new InvalidArgumentError('expected true or false');
+};
+
+/** Drops undefined flags so the schema's strict checks see only what was given. */
+function input<S extends z.ZodType>(schema: S, values: Record<string, unknown>): z.infer<S> {
+  return validateBody(schema, Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)));
+}
+
+const common = (c: Command) => c.option('-c, --config <file>', 'config file (YAML); its store is used').option('--json', 'JSON output for scripts', false);
+const ACCOUNT_COLUMNS = ['id', 'status', 'verified', 'plan', 'credits', 'monthlySpendCap', 'spentThisMonth'];
+const KEY_COLUMNS = ['id', 'name', 'models', 'priority', 'spendCap', 'expiresAt', 'revokedAt', 'lastUsedAt'];
+
+export function registerAdminCommands(program: Command): void {
+  const accounts = program.command('accounts').description('manage accounts');
+  common(accounts.command('create <id>').description('create an account'))
+    .option('--credits <usd>', 'prepaid balance (omit for postpaid)', num)
+    .option('--monthly-spend-cap <usd>', 'spend cap per calendar month', num)
+    .option('--verified <bool>', 'verified account', bool)
+    .option('--plan <name>', 'plan name')
+    .action(async (id: string, o: Common & { credits?: number; monthlySpendCap?: number; verified?: boolean; plan?: string }) =>
+      print(await withOps(o, (ops) => ops.createAccount(input(createAccountInput, { id, credits: o.credits, monthlySpendCap: o.monthlySpendCap, verified: o.verified, plan: o.plan }))), o.json ?? false, ACCOUNT_COLUMNS));
+  common(accounts.command('get <id>').description('show an account'))
+    .action(async (id: string, o: Common) => print(await withOps(o, (ops) => ops.getAccount(id)), o.json ?? false, ACCOUNT_COLUMNS));
+  common(accounts.command('list').description('list accounts'))
+    .action(async (o: Common) => print(await withOps(o, (ops) => ops.listAccounts()), o.json ?? false, ACCOUNT_COLUMNS));
+  common(accounts.command('update <id>').description('change status, verification, plan or cap'))
+    .option('--status <status>', 'active or suspended')
+    .option('--verified <bool>', 'verified account', bool)
+    .option('--plan <name>', 'plan name')
+    .option('--monthly-spend-cap <usd>', 'spend cap per calendar month', num)
+    .action(async (id: string, o: Common & { status?: string; verified?: boolean; plan?: string; monthlySpendCap?: number }) =>
+      print(await withOps(o, (ops) => ops.updateAccount(id, input(patchAccountInput, { status: o.status, verified: o.verified, plan: o.plan, monthlySpendCap: o.monthlySpendCap }))), o.json ?? false, ACCOUNT_COLUMNS));
+  common(accounts.command('add-credits <id> <usd>').description('add prepaid credits'))
+    .action(async (id: string, usd: string, o: Common) =>
+      print(await withOps(o, (ops) => ops.addCredits(id, input(addCreditsInput, { amount: num(usd) }).amount)), o.json ?? false, ACCOUNT_COLUMNS));
+
+  const keys = program.commands.find((c) => c.name() === 'keys') ?? program.command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .description('create an API key and print it (only the key on stdout; --json for details)')
+    .option('-c, --config <file>', 'config file (YAML); its store is used')
+    .option('-a, --account <id>', 'account that owns the key', LOCAL_ACCOUNT)
+    .option('-n, --name <name>', 'a name for the key')
+    .option('--models <patterns>', 'comma-separated model patterns, e.g. "llama-*"')
+    .option('--priority <class>', 'critical, standard or batch')
+    .option('--expires-at <iso>', 'expiry time (ISO 8601)')
+    .option('--spend-cap <usd>', 'spend cap per calendar month', num)
+    .option('--json', 'JSON output', false)
+    .action(async (o: Common & { account: string; name?: string; models?: string; priority?: string; expiresAt?: string; spendCap?: number }) => {
+      const k = input(createKeyInput, { name: o.name, models: o.models?.split(',').map((m) => m.trim()).filter(Boolean), priority: o.priority, expiresAt: o.expiresAt, spendCap: o.spendCap });
+      const store = await openStore(loadConfig(o.config).store);
+      try {
+        // The CLI creates a missing account (postpaid) so the first key is one command away.
+        const created = await createKeyFor(store, o.account, {
+          name: k.name ?? null,
+          models: k.models ?? null,
+          priority: k.priority,
+          expiresAt: k.expiresAt ? new Date(k.expiresAt).toISOString() : null,
+          spendCapNanos: k.spendCap === undefined || k.spendCap === null ? null : usdToNanos(k.spendCap),
+        });
+        const view = (await createAdminOperations(store).listKeys(o.account)).find((x) => x.id === created.id);
+        process.stdout.write(o.json ? `${JSON.stringify({ ...view, key: created.key }, null, 2)}\n` : `${created.key}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  common(keys.command('list').description("list an account's keys (never their secrets)"))
+    .option('-a, --account <id>', 'account', LOCAL_ACCOUNT)
+    .action(async (o: Common & { account: string }) => print(await withOps(o, (ops) => ops.listKeys(o.account)), o.json ?? false, KEY_COLUMNS));
+  common(keys.command('revoke <keyId>').description('revoke a key (by its visible id)'))
+    .action(async (id: string, o: Common) => print(await withOps(o, (ops) => ops.revokeKey(id)), o.json ?? false, KEY_COLUMNS));
+
+  common(program.command('usage').description('usage totals and per-day rows from the ledger'))
+    .option('--account <id>', 'account')
+    .option('--key <id>', 'key id')
+    .option('--model <id>', 'model')
+    .option('--from <iso>', 'from (inclusive), date or time')
+    .option('--to <iso>', 'to (exclusive), date or time')
+    .action(async (o: Common & { account?: string; key?: string; model?: string; from?: string; to?: string }) => {
+      const report = await withOps(o, (ops) => ops.usage(input(usageQuery, { account: o.account, key: o.key, model: o.model, from: o.from, to: o.to })));
+      if (o.json) return print(report, true);
+      print(report.days, false, ['day', 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      print({ day: 'total', ...report.totals }, false, ['day', 'requests', 'inputTokens', 'outputTokens', 'cost']);
+    });
+}

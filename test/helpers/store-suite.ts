@@ -1,0 +1,153 @@
+// One suite for the store interface, run against every backend (SQLite and PostgreSQL).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import type { Reservation } from '../../src/store/billing-repo.js';
+import { AlreadyExists } from '../../src/store/accounts-repo.js';
+import { usdToNanos } from '../../src/store/money.js';
+
+export interface Backend {
+  name: string;
+  /** A fresh, empty store URL, or a skip reason. */
+  url(): Promise<string | { skip: string }>;
+  cleanup(url: string): Promise<void>;
+}
+
+const PERIOD = '2026-11';
+
+function reservation(over: Partial<Reservation>): Reservation {
+  return { accountId: 'a', keyId: 'k', period: PERIOD, amountNanos: 100, prepaid: false, accountCapNanos: null, keyCapNanos: null, ...over };
+}
+
+function ledgerRow(requestId: string, accountId: string, keyId: string, model = 'm', input = 10, output = 20) {
+  return {
+    request_id: requestId, account_id: accountId, key_id: keyId, model, deployment: 'd', endpoint: 'chat', status: 200, error_code: null,
+    input_tokens: input, output_tokens: output, started_at: new Date().toISOString(), duration_ms: 1.5, first_byte_ms: null,
+  };
+}
+
+export async function defineStoreSuite(backend: Backend): Promise<void> {
+  const url = await backend.url();
+  const skip = typeof url === 'string' ? false : url.skip;
+  describe(`store on ${backend.name}`, { skip }, () => {
+    let store: Store;
+    before(async () => {
+      store = await openStore(url as string);
+    });
+    after(async () => {
+      await store.close();
+      await backend.cleanup(url as string);
+    });
+
+    test('migrations are idempotent: opening again changes nothing', async () => {
+      await store.accounts.create({ id: 'persist' });
+      const again = await openStore(url as string);
+      assert.equal((await again.accounts.get('persist'))?.id, 'persist');
+      await again.close();
+    });
+
+    test('accounts: create, get, duplicate, update, credits', async () => {
+      const a = await store.accounts.create({ id: 'acc1', verified: true, creditsNanos: usdToNanos(5), monthlyCapNanos: usdToNanos(100) });
+      assert.deepEqual({ ...a, createdAt: '' }, { id: 'acc1', status: 'active', verified: true, plan: 'default', creditsNanos: 5e9, monthlyCapNanos: 1e11, createdAt: '' });
+      await assert.rejects(store.accounts.create({ id: 'acc1' }), AlreadyExists);
+      const u = await store.accounts.update('acc1', { status: 'suspended', verified: false });
+      assert.equal(u!.status, 'suspended');
+      assert.equal(u!.verified, false);
+      assert.equal((await store.accounts.addCredits('acc1', usdToNanos(2.5)))!.creditsNanos, 7.5e9);
+      await store.accounts.create({ id: 'post' });
+      assert.equal((await store.accounts.get('post'))!.creditsNanos, null, 'postpaid');
+      assert.equal((await store.accounts.addCredits('post', 1000))!.creditsNanos, 1000, 'credits make it prepaid');
+      assert.equal(await store.accounts.get('missing'), undefined);
+    });
+
+    test('keys: create, find by id and hash, list, revoke, touch; SQL-ish names are data', async () => {
+      await store.accounts.create({ id: 'kacc' });
+      const name = "x'); drop table api_keys; --";
+      await store.keys.create({ id: 'key0000001', accountId: 'kacc', keyHash: 'h1', name, models: ['llama-*'], priority: 'batch', spendCapNanos: 5 });
+      const k = await store.keys.findByHash('h1');
+      assert.equal(k!.name, name);
+      assert.deepEqual(k!.models, ['llama-*']);
+      assert.equal(k!.priority, 'batch');
+      assert.equal(k!.spendCapNanos, 5);
+      assert.equal((await store.keys.findById('key0000001'))!.keyHash, 'h1');
+      assert.equal(await store.keys.revoke('key0000001'), true);
+      assert.equal(await store.keys.revoke('key0000001'), false, 'revoking twice changes nothing');
+      await store.keys.touch('key0000001', '2026-11-22T00:00:00.000Z');
+      const listed = await store.keys.listForAccount('kacc');
+      assert.equal(listed.length, 1);
+      assert.ok(listed[0]!.revokedAt);
+      assert.equal(listed[0]!.lastUsedAt, '2026-11-22T00:00:00.000Z');
+    });
+
+    test('declared keys and accounts are updated, never duplicated, and credits only seed', async () => {
+      for (let i = 0; i < 2; i++) {
+        await store.accounts.upsertDeclared({ id: 'decl', verified: i === 1, creditsNanos: 1000 });
+        await store.keys.upsertDeclared({ id: () => `decl00000${i}`, accountId: 'decl', keyHash: 'declhash', name: `v${i}`, priority: 'standard' });
+      }
+      await store.accounts.addCredits('decl', -400);
+      await store.accounts.upsertDeclared({ id: 'decl', verified: true, creditsNanos: 1000 });
+      const keys = await store.keys.listForAccount('decl');
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0]!.name, 'v1');
+      const acc = await store.accounts.get('decl');
+      assert.equal(acc!.verified, true);
+      assert.equal(acc!.creditsNanos, 600, 'a restart does not reset the balance');
+    });
+
+    test('reserve and settle: credits, ledger row, refund of the unused part', async () => {
+      await store.accounts.create({ id: 'pay', creditsNanos: 1000 });
+      const r = reservation({ accountId: 'pay', keyId: 'kp', prepaid: true, amountNanos: 600 });
+      assert.deepEqual(await store.billing.reserve([r]), ['ok']);
+      assert.equal((await store.accounts.get('pay'))!.creditsNanos, 400);
+      assert.deepEqual(await store.billing.reserve([{ ...r }]), ['insufficient_credits']);
+      assert.equal((await store.accounts.get('pay'))!.creditsNanos, 400, 'a refused reservation takes nothing');
+      await store.billing.settle([{ reservation: r, costNanos: 250, ledger: ledgerRow('req_pay_1', 'pay', 'kp') }]);
+      assert.equal((await store.accounts.get('pay'))!.creditsNanos, 750);
+      const row = await store.usage.find('req_pay_1');
+      assert.equal(Number(row!.cost_nanos), 250);
+      assert.equal(await store.billing.spent('account:pay', PERIOD), 250);
+      assert.equal(await store.billing.spent('key:kp', PERIOD), 250);
+    });
+
+    test('spend caps: account and key, reserved amounts count until settled', async () => {
+      await store.accounts.create({ id: 'capped' });
+      const r = reservation({ accountId: 'capped', keyId: 'kc', amountNanos: 60, accountCapNanos: 100 });
+      assert.deepEqual(await store.billing.reserve([r, { ...r }]), ['ok', 'account_cap']);
+      await store.billing.settle([{ reservation: r, costNanos: 30, ledger: ledgerRow('req_cap_1', 'capped', 'kc') }]);
+      assert.deepEqual(await store.billing.reserve([{ ...r }]), ['ok'], '30 spent + 60 held <= 100');
+      const byKey = reservation({ accountId: 'capped', keyId: 'kc2', amountNanos: 10, keyCapNanos: 5 });
+      assert.deepEqual(await store.billing.reserve([byKey]), ['key_cap']);
+      // A refused key-cap reservation must not leave anything held against the account.
+      const acc = reservation({ accountId: 'capped2', keyId: 'kc3', amountNanos: 10, accountCapNanos: 10, keyCapNanos: 5 });
+      await store.accounts.create({ id: 'capped2' });
+      assert.deepEqual(await store.billing.reserve([acc]), ['key_cap']);
+      assert.deepEqual(await store.billing.reserve([{ ...acc, keyCapNanos: null }]), ['ok'], 'the account cap is untouched by the refused one');
+    });
+
+    test('parallel reservations never overdraw the balance', async () => {
+      await store.accounts.create({ id: 'race', creditsNanos: 1000 });
+      const r = reservation({ accountId: 'race', keyId: 'kr', prepaid: true, amountNanos: 100 });
+      // Separate calls (separate transactions, separate connections on PostgreSQL) racing.
+      const outcomes = (await Promise.all(Array.from({ length: 40 }, () => store.billing.reserve([{ ...r }])))).flat();
+      assert.equal(outcomes.filter((o) => o === 'ok').length, 10);
+      assert.equal((await store.accounts.get('race'))!.creditsNanos, 0);
+    });
+
+    test('usage: totals and per-day rows, filtered', async () => {
+      await store.accounts.create({ id: 'u1' });
+      const r = reservation({ accountId: 'u1', keyId: 'ku1' });
+      await store.billing.settle([
+        { reservation: r, costNanos: 1_000_000, ledger: ledgerRow('req_u_1', 'u1', 'ku1', 'm1', 5, 7) },
+        { reservation: r, costNanos: 2_000_000, ledger: ledgerRow('req_u_2', 'u1', 'ku1', 'm2', 1, 1) },
+      ]);
+      const all = await store.usage.report({ account: 'u1' });
+      assert.deepEqual(all.totals, { requests: 2, inputTokens: 6, outputTokens: 8, costNanos: 3_000_000 });
+      assert.equal(all.days.length, 1);
+      assert.equal(all.days[0]!.day, new Date().toISOString().slice(0, 10));
+      assert.equal((await store.usage.report({ account: 'u1', model: 'm1' })).totals.requests, 1);
+      assert.equal((await store.usage.report({ account: 'u1', from: '2999-01-01' })).totals.requests, 0);
+      assert.equal((await store.usage.report({ account: 'nobody' })).totals.costNanos, 0);
+    });
+  });
+}
