@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { parseConfigDocument } from '../../src/config/load.js';
 import type { SluiceConfig } from '../../src/config/schema.js';
 import { createKeyFor } from '../../src/keys/bootstrap.js';
+import { applyDeclaredAccounts } from '../../src/admin/apply-declared.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { EngineFactory } from '../../src/routing/registry.js';
 import { startGateway, type Gateway } from '../../src/server/gateway.js';
@@ -20,7 +21,7 @@ export interface TestGateway {
   key: string;
   store: Store;
   config: SluiceConfig;
-  client(opts?: { maxRetries?: number; timeout?: number }): OpenAI;
+  client(opts?: { maxRetries?: number; timeout?: number; apiKey?: string }): OpenAI;
   close(): Promise<void>;
 }
 
@@ -29,16 +30,17 @@ export function simModel(id: string, extra: Record<string, unknown> = {}, sim: R
   return { id, deployments: [{ id: `${id}-sim`, engine: 'sim', faultHeader: true, sim: { ttftMs: 1, itlMs: 1, ...sim } }], ...extra };
 }
 
-export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory } = {}): Promise<TestGateway> {
+export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const config = parseConfigDocument({
-    store: `sqlite://${join(dir, 'sluice.db')}`,
+    store: opts.store ?? `sqlite://${join(dir, 'sluice.db')}`,
     logLevel: 'silent',
     models: [simModel('test-chat'), { id: 'test-embed', kind: 'embedding', deployments: [{ id: 'embed-sim', engine: 'sim', sim: { ttftMs: 1 } }] }],
     ...doc,
     server: { host: '127.0.0.1', port: 0, ...(doc.server as object | undefined) },
   }, 'test');
   const store = await openStore(config.store);
+  await applyDeclaredAccounts(store, config.accounts);
   const { key } = await createKeyFor(store, 'tester');
   const gateway = await startGateway({ config, store, logger: createLogger('silent'), engineFor: opts.engineFor });
   const baseURL = `${gateway.url}/v1`;
@@ -49,7 +51,7 @@ export async function startTestGateway(doc: Record<string, unknown> = {}, opts: 
     key,
     store,
     config,
-    client: (o = {}) => new OpenAI({ baseURL, apiKey: key, maxRetries: o.maxRetries ?? 0, timeout: o.timeout ?? 20_000 }),
+    client: (o = {}) => new OpenAI({ baseURL, apiKey: o.apiKey ?? key, maxRetries: o.maxRetries ?? 0, timeout: o.timeout ?? 20_000 }),
     async close() {
       await gateway.close();
       await store.close();

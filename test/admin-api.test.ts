@@ -1,0 +1,152 @@
+// The admin API: its own credentials, validation that changes nothing on bad input, and the
+// account, credit, key and usage operations. Plus the same operations through the CLI.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertContractError } from './helpers/assert-error.js';
+import { http, startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+let gw: TestGateway;
+const admin = (path: string, init: RequestInit & { key?: string } = {}) => http(`${gw.url}/admin${path}`, { key: ADMIN, ...init });
+const post = (path: string, body: unknown) => admin(path, { method: 'POST', body: JSON.stringify(body) });
+
+before(async () => {
+  gw = await startTestGateway({ adminToken: ADMIN });
+});
+after(() => gw.close());
+
+describe('admin credentials', () => {
+  test('no token, a wrong token and an API key are all 401', async () => {
+    assertContractError(await http(`${gw.url}/admin/accounts/x`), 'missing_api_key');
+    assertContractError(await admin('/accounts/x', { key: `${ADMIN}x` }), 'invalid_api_key');
+    assertContractError(await admin('/accounts/x', { key: gw.key }), 'invalid_api_key');
+    assertContractError(await admin('/accounts', { method: 'POST', key: gw.key, body: JSON.stringify({ id: 'sneaky' }) }), 'invalid_api_key');
+    assertContractError(await admin('/accounts/sneaky'), 'account_not_found');
+  });
+  test('the admin token is not an API key either', async () => {
+    assertContractError(await http(`${gw.baseURL}/models`, { key: ADMIN }), 'invalid_api_key');
+  });
+  test('without an admin token the admin API does not exist', async () => {
+    const plain = await startTestGateway();
+    try {
+      assertContractError(await http(`${plain.url}/admin/accounts/x`, { key: ADMIN }), 'route_not_found');
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
+describe('accounts', () => {
+  test('create, get, patch, add credits', async () => {
+    const created = await post('/accounts', { id: 'acme', verified: true, credits: 25, monthlySpendCap: 100 });
+    assert.equal(created.status, 201);
+    assert.deepEqual({ ...created.body, createdAt: 'x' }, { id: 'acme', status: 'active', verified: true, plan: 'default', credits: 25, monthlySpendCap: 100, spentThisMonth: 0, createdAt: 'x' });
+    assert.equal((await admin('/accounts/acme')).body.credits, 25);
+    const patched = await admin('/accounts/acme', { method: 'PATCH', body: JSON.stringify({ status: 'suspended', monthlySpendCap: null }) });
+    assert.equal(patched.body.status, 'suspended');
+    assert.equal(patched.body.monthlySpendCap, null);
+    assert.equal((await post('/accounts/acme/credits', { amount: 5.5 })).body.credits, 30.5);
+    const list = await admin('/accounts');
+    assert.ok(list.body.data.some((a: { id: string }) => a.id === 'acme'));
+  });
+
+  test('bad input gets its 4xx and changes nothing', async () => {
+    await post('/accounts', { id: 'steady', credits: 10 });
+    const cases: Array<[string, unknown, string, string | null]> = [
+      ['/accounts', { id: 'steady' }, 'already_exists', 'id'],
+      ['/accounts', { id: "x'; drop table accounts; --" }, 'invalid_parameter', 'id'],
+      ['/accounts', { id: 'a'.repeat(10_000) }, 'invalid_parameter', 'id'],
+      ['/accounts', { id: 'neg', credits: -5 }, 'invalid_parameter', 'credits'],
+      ['/accounts', { id: 'nan', credits: 'lots' }, 'invalid_parameter', 'credits'],
+      ['/accounts', { id: 'extra', isAdmin: true }, 'invalid_parameter', null],
+      ['/accounts/steady/credits', { amount: -1 }, 'invalid_parameter', 'amount'],
+      ['/accounts/steady/credits', { amount: '10' }, 'invalid_parameter', 'amount'],
+      ['/accounts/steady/credits', { amount: 1e300 }, 'invalid_parameter', 'amount'],
+      ['/accounts/steady/keys', { priority: 'vip' }, 'invalid_parameter', 'priority'],
+      ['/accounts/steady/keys', { expiresAt: 'tomorrow' }, 'invalid_parameter', 'expiresAt'],
+      ['/accounts/steady/keys', { name: 'n'.repeat(1000) }, 'invalid_parameter', 'name'],
+      ['/accounts/nobody/credits', { amount: 1 }, 'account_not_found', null],
+      ['/accounts/nobody/keys', {}, 'account_not_found', null],
+      ['/keys/nokey/revoke', {}, 'key_not_found', null],
+    ];
+    for (const [path, body, code, param] of cases) {
+      const res = await post(path, body);
+      assert.equal(res.body?.error?.code, code, `${path} ${JSON.stringify(body).slice(0, 60)}: ${res.text.slice(0, 200)}`);
+      if (code === 'invalid_parameter' && param !== null) assert.equal(res.body.error.param, param);
+    }
+    assertContractError(await admin('/accounts', { method: 'POST', body: '{oops' }), 'invalid_json');
+    const steady = await admin('/accounts/steady');
+    assert.equal(steady.body.credits, 10, 'nothing changed');
+    assert.equal((await admin('/accounts/steady/keys')).body.data.length, 0, 'no key was created');
+    assertContractError(await admin('/accounts/steady', { method: 'PATCH', body: JSON.stringify({ status: 'deleted' }) }), 'invalid_parameter', 'status');
+    assert.equal((await admin('/accounts/steady')).body.status, 'active');
+  });
+});
+
+describe('keys and usage', () => {
+  test('a key is shown once, listed without secrets, works, and stops when revoked', async () => {
+    await post('/accounts', { id: 'keyed' });
+    const k = await post('/accounts/keyed/keys', { name: 'ci', models: ['test-*'], priority: 'batch', spendCap: 3 });
+    assert.equal(k.status, 201);
+    assert.match(k.body.key, /^sk-sluice-/);
+    const listed = await admin('/accounts/keyed/keys');
+    assert.equal(listed.body.data.length, 1);
+    const text = listed.text;
+    assert.ok(!text.includes(k.body.key) && !text.includes(k.body.key.split('_')[1]) && !text.includes('hash'), 'no secret or hash listed');
+    assert.deepEqual({ ...listed.body.data[0], createdAt: 'x' }, { id: k.body.id, accountId: 'keyed', name: 'ci', models: ['test-*'], priority: 'batch', spendCap: 3, expiresAt: null, revokedAt: null, createdAt: 'x', lastUsedAt: null });
+    const chat = await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: k.body.key, body: JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: 'x' }] }) });
+    assert.equal(chat.status, 200);
+    assert.ok((await admin('/accounts/keyed/keys')).body.data[0].lastUsedAt, 'last used time recorded');
+    const revoked = await post(`/keys/${k.body.id}/revoke`, {});
+    assert.ok(revoked.body.revokedAt);
+    const again = await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: k.body.key, body: JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: 'x' }] }) });
+    assertContractError(again, 'revoked_api_key');
+  });
+
+  test('usage: totals and per-day rows, filtered; bad filters are 400', async () => {
+    const u = await admin(`/usage?account=keyed&from=${new Date().toISOString().slice(0, 10)}`);
+    assert.equal(u.status, 200);
+    assert.equal(u.body.totals.requests, 1);
+    assert.ok(u.body.totals.inputTokens > 0);
+    assert.equal(u.body.days[0].requests, 1);
+    assert.equal((await admin('/usage?account=keyed&model=other')).body.totals.requests, 0);
+    assertContractError(await admin('/usage?from=yesterday'), 'invalid_parameter', 'from');
+    assertContractError(await admin('/usage?colour=red'), 'invalid_parameter', null);
+  });
+});
+
+describe('CLI over the same operations', () => {
+  test('accounts, keys and usage with tables and --json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    const config = join(dir, 'sluice.yaml');
+    writeFileSync(config, `store: sqlite://${join(dir, 'cli.db')}\n`);
+    const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--config', config], { encoding: 'utf8', timeout: 10_000 });
+    const created = run('accounts', 'create', 'acme', '--credits', '12.5', '--json');
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal(JSON.parse(created.stdout).credits, 12.5);
+    const table = run('accounts', 'get', 'acme');
+    assert.match(table.stdout, /│ acme +│ active/);
+    const key = run('keys', 'create', '--account', 'acme', '--models', 'llama-*,qwen-*', '--json');
+    const k = JSON.parse(key.stdout);
+    assert.deepEqual(k.models, ['llama-*', 'qwen-*']);
+    assert.match(k.key, /^sk-sluice-/);
+    const keys = JSON.parse(run('keys', 'list', '--account', 'acme', '--json').stdout);
+    assert.equal(keys.length, 1);
+    assert.ok(!JSON.stringify(keys).includes(k.key));
+    assert.ok(JSON.parse(run('keys', 'revoke', k.id, '--json').stdout).revokedAt);
+    assert.equal(JSON.parse(run('accounts', 'add-credits', 'acme', '2.5', '--json').stdout).credits, 15);
+    const bad = run('accounts', 'add-credits', 'acme', 'lots');
+    assert.notEqual(bad.status, 0);
+    const neg = run('accounts', 'create', 'neg', '--credits', '-1');
+    assert.equal(neg.status, 1);
+    assert.match(neg.stderr, /credits/);
+    assert.equal(run('accounts', 'get', 'neg').status, 1, 'nothing was created');
+    const usage = JSON.parse(run('usage', '--account', 'acme', '--json').stdout);
+    assert.equal(usage.totals.requests, 0);
+  });
+});
