@@ -1,30 +1,62 @@
-// The gateway as the benchmark runs it. The issue asks for a realistic setup: auth on, a limited
-// key, the ledger on, metrics on. Only auth exists in the gateway today; when the others land,
-// their settings go in these two functions and every later benchmark run measures them.
+// The gateway as the benchmark runs it: the issue's realistic setup (auth on, a limited key, the
+// ledger on, metrics on) declared in one function, so later features (rate limits, say) add their
+// settings here and every later benchmark run measures them.
+//
+// What each part turns on in the request path today:
+//   - auth: the key is declared in the config and stored (hashed) at start; every request is
+//     authenticated against the store (behind the gateway's short cache), never a bypass.
+//   - limited key: scoped to the model and with a monthly spend cap, on a prepaid account with a
+//     monthly cap, so every request reserves its likely cost before the engine call and settles
+//     it after (both batched SQLite transactions), as a paying customer's requests do. The
+//     amounts are far above what a run can spend: the limits are checked, never hit.
+//   - ledger: a row per request, written when the request settles (always on in the gateway).
+//   - metrics: request counters and latency histograms (always on; GET /metrics).
+//   - logs: one JSON line per request at info level (stdout, to a file the benchmark keeps).
+import { randomBytes } from 'node:crypto';
 import { MODEL } from './requests.js';
 
 export interface GatewayConfigInput {
   /** The fake engine's origin, e.g. http://127.0.0.1:41234 */
   engineOrigin: string;
-  /** Absolute path of the SQLite file (keys; later the ledger). */
+  /** Absolute path of the SQLite file: keys, accounts, reservations and the ledger. */
   storePath: string;
   /** Upstream keep-alive connections: the memory test holds ~1,000 streams open at once. */
   upstreamConnections: number;
 }
 
-/** The config document (written as YAML) for `sluice serve` in the benchmark. */
-export function realisticGatewayConfig(o: GatewayConfigInput): Record<string, unknown> {
-  return {
+export interface GatewaySetup {
+  /** The config document, written as YAML for `sluice serve --config`. */
+  config: Record<string, unknown>;
+  /** The limited key the load uses. */
+  apiKey: string;
+}
+
+const ACCOUNT = 'bench';
+/** USD: a run spends well under a cent; these only need to be real limits that are never reached. */
+const LIMIT_USD = 1_000_000;
+
+export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
+  // A declared key is found by its hash, so it must not look like a store-issued `sk-sluice-` key
+  // (whose id part the gateway looks up instead). Fresh per run: the store is fresh too.
+  const apiKey = `bench-${randomBytes(24).toString('hex')}`;
+  const config = {
     server: { host: '127.0.0.1', port: 0 },
     store: `sqlite://${o.storePath}`,
-    // One JSON line per request: part of what is measured, as in production.
     logLevel: 'info',
-    // Later, once they exist: the ledger (usage rows per request) and metrics (a /metrics endpoint
-    // and its per-request counters), both switched on here.
+    accounts: [
+      {
+        id: ACCOUNT,
+        credits: LIMIT_USD,
+        monthlySpendCap: LIMIT_USD,
+        keys: [{ key: apiKey, name: 'bench-limited', models: [MODEL], spendCap: LIMIT_USD }],
+      },
+    ],
     models: [
       {
         id: MODEL,
         contextLength: 8192,
+        // Non-zero prices, so reservations and the ledger carry real amounts.
+        pricing: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
         deployments: [
           {
             id: 'fake',
@@ -38,13 +70,5 @@ export function realisticGatewayConfig(o: GatewayConfigInput): Record<string, un
       },
     ],
   };
-}
-
-/**
- * Arguments to `sluice` that create the key the load uses (it prints only the key). Later: a key
- * with a rate limit and budget high enough never to trip during the run, so the limiter's
- * bookkeeping is measured but never rejects.
- */
-export function benchKeyArgs(configPath: string): string[] {
-  return ['keys', 'create', '--config', configPath, '--name', 'bench-limited'];
+  return { config, apiKey };
 }

@@ -1,5 +1,6 @@
 // Command-line flags and the run plan they produce. The defaults keep a full run under 3 minutes
-// on a 2-core machine and --quick under ~40 s (CI's smoke check that the benchmark still works).
+// on a 2-core machine (3 rounds, so each number is a true median) and --quick under ~40 s (CI's
+// smoke check that the benchmark still works).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,8 +26,8 @@ export class UsageError extends Error {}
 export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--json PATH]
 
   --quick        1 round of 1 s runs, streams held open 1 s (CI smoke check, ~30 s)
-  --duration S   seconds per load run (default 3; 1 with --quick)
-  --rounds N     direct/proxy/gateway cycles, median taken (default 2; 1 with --quick)
+  --duration S   seconds per load run (default 2.5; 1 with --quick)
+  --rounds N     direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
   --json PATH    where to write the machine-readable results (default bench/results/latest.json)
 `;
 
@@ -61,8 +62,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const quick = parsed.quick === true;
   return {
     quick,
-    rounds: positive('rounds', parsed.rounds, quick ? 1 : 2, true),
-    seconds: positive('duration', parsed.duration, quick ? 1 : 3, false),
+    rounds: positive('rounds', parsed.rounds, quick ? 1 : 3, true),
+    seconds: positive('duration', parsed.duration, quick ? 1 : 2.5, false),
     warmupSeconds: quick ? 0.5 : 1,
     ttfbRequests: quick ? 100 : 300,
     ttfbWarmup: quick ? 10 : 30,

@@ -14,6 +14,8 @@ export interface RunInfo {
   quick: boolean;
   memoryStreams: number;
   memoryHoldMs: number;
+  /** Successful gateway requests seen by the benchmark, and what the gateway's metrics and ledger counted. */
+  bookkeeping: { gatewayRequestsOk: number; metricsCounted: number; ledgerRows: number };
 }
 
 function num(v: number, unit: Unit): string {
@@ -59,7 +61,7 @@ export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], ta
       lines.push(group);
     }
     lines.push(pad([
-      `  ${m.label} (${m.unit})`,
+      m.unit === 'req/s' ? `  ${m.label}` : `  ${m.label} (${m.unit})`,
       num(m.median.direct, m.unit),
       num(m.median.proxy, m.unit),
       num(m.median.gateway, m.unit),
@@ -67,6 +69,10 @@ export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], ta
       ratioCell(m.ratio.toProxy, m.added.overProxy, m.unit),
     ], widths));
   }
+  const b = info.bookkeeping;
+  lines.push('', `Gateway bookkeeping: ${b.gatewayRequestsOk.toLocaleString('en-US')} requests answered correctly; metrics counted ${b.metricsCounted.toLocaleString('en-US')}, ledger rows ${b.ledgerRows.toLocaleString('en-US')}.`);
+  if (b.metricsCounted < b.gatewayRequestsOk) lines.push('  WARNING: the metrics missed requests: the gateway did not do all of its per-request work.');
+  if (b.ledgerRows < b.gatewayRequestsOk) lines.push('  WARNING: the ledger missed requests: the gateway did not do all of its per-request work.');
   lines.push('', 'Targets (gateway, against the same run)');
   for (const t of targets) lines.push(`  ${t.description.padEnd(50)} ${targetValue(t).padStart(10)}   ${t.met ? 'met' : 'MISSED'}`);
   const missed = targets.filter((t) => !t.met).length;

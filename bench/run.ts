@@ -8,13 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { runLoad } from './load.js';
 import { measureStreamMemory, openFileLimit, rssMb } from './memory.js';
-import { VIAS, type Via } from './metrics.js';
+import type { Via } from './metrics.js';
 import { estimateSeconds, parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
 import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
 import { defineMetrics, LOAD_SCENARIOS } from './scenarios.js';
-import { startServers } from './servers.js';
+import { checkAuthIsOn, ledgerCount, metricsCount } from './gateway-checks.js';
+import { SLUICE_JS, startServers } from './servers.js';
 import { evaluateTargets } from './targets.js';
 import { measureTtfb } from './ttfb.js';
 
@@ -26,8 +27,11 @@ interface Endpoint {
 }
 
 const started = performance.now();
+/** After Ctrl-C the work still in flight unwinds; its progress lines would only confuse. */
+let interrupted = false;
 
 function progress(message: string): void {
+  if (interrupted) return;
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
 }
 
@@ -68,7 +72,13 @@ async function bench(o: BenchOptions): Promise<void> {
     { via: 'gateway', origin: servers.gateway.url, pid: servers.gateway.pid },
   ];
   for (const e of endpoints) await checkAnswers(e, headers);
-  progress(`all three answer correctly: direct ${servers.engine.url}, proxy ${servers.proxy.url}, gateway ${servers.gateway.url}`);
+  await checkAuthIsOn(servers.gateway.url);
+  progress(`all three answer correctly, and the gateway refuses a wrong key: direct ${servers.engine.url}, proxy ${servers.proxy.url}, gateway ${servers.gateway.url}`);
+  // Requests the gateway answered correctly, a lower bound for its metrics and ledger to match.
+  let gatewayOk = 2;
+  const count = (via: Via, ok: number) => {
+    if (via === 'gateway') gatewayOk += ok;
+  };
 
   // Memory first, on freshly started servers: the peak is then what 1,000 open streams cost on top
   // of start-up, not whatever heap the throughput runs left for the GC (reported separately, after
@@ -88,6 +98,7 @@ async function bench(o: BenchOptions): Promise<void> {
       verify: isCompleteStream,
     });
     checkFailures(`slow streams via ${e.via}`, r.ok, r.failed);
+    count(e.via, r.ok);
     if (r.maxOpen < o.memoryStreams * 0.99) throw new Error(`memory test via ${e.via}: only ${r.maxOpen} of ${o.memoryStreams} streams were open at once (after ${Math.round(r.openMs)} ms)`);
     metrics.record('memory_idle', e.via, r.idleMb);
     metrics.record('memory_peak', e.via, r.peakMb);
@@ -100,6 +111,7 @@ async function bench(o: BenchOptions): Promise<void> {
     for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1)) {
       const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
       checkFailures(`warm-up ${s.label} via ${e.via}`, r.ok, r.failed);
+      count(e.via, r.ok);
     }
   }
 
@@ -110,6 +122,7 @@ async function bench(o: BenchOptions): Promise<void> {
       for (const e of order) {
         const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.seconds, verify: s.verify });
         checkFailures(`${s.label} via ${e.via}`, r.ok, r.failed);
+        count(e.via, r.ok);
         metrics.record(`${s.id}_rps`, e.via, r.rps);
         metrics.record(`${s.id}_p50`, e.via, r.p50);
         metrics.record(`${s.id}_p99`, e.via, r.p99);
@@ -120,6 +133,7 @@ async function bench(o: BenchOptions): Promise<void> {
     for (const e of order) {
       const r = await measureTtfb({ origin: e.origin, path: CHAT_PATH, headers, body: STREAM_BODY, count: o.ttfbRequests, warmup: o.ttfbWarmup, verify: isCompleteStream });
       checkFailures(`stream time to first byte via ${e.via}`, r.ok, r.failed);
+      count(e.via, r.ok);
       metrics.record('stream_ttfb_p50', e.via, r.p50);
       metrics.record('stream_ttfb_p99', e.via, r.p99);
       progress(`${tag} · stream time to first byte     · ${e.via.padEnd(7)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  (${r.ok} streams)`);
@@ -128,8 +142,11 @@ async function bench(o: BenchOptions): Promise<void> {
 
   for (const e of endpoints) metrics.record('memory_after_load', e.via, rssMb(e.pid));
 
+  const metricsCounted = await metricsCount(servers.gateway.url);
   progress('stopping servers');
-  await stopAll();
+  // The gateway flushes its ledger when it drains on SIGTERM; the grace period leaves it time.
+  await stopAll(5_000);
+  const bookkeeping = { gatewayRequestsOk: gatewayOk, metricsCounted, ledgerRows: await ledgerCount(SLUICE_JS, servers.gatewayConfig) };
   const summaries = metrics.summaries();
   const targets = evaluateTargets(summaries);
   const info: RunInfo = {
@@ -142,6 +159,7 @@ async function bench(o: BenchOptions): Promise<void> {
     quick: o.quick,
     memoryStreams: o.memoryStreams,
     memoryHoldMs: o.memoryHoldMs,
+    bookkeeping,
   };
   process.stdout.write(renderTable(info, summaries, targets));
   writeJson(o.jsonPath, info, summaries, targets);
@@ -184,6 +202,7 @@ async function main(): Promise<number> {
 
 killChildrenOnExit((signal) => {
   progress(`${signal}: stopping servers`);
+  interrupted = true;
   void stopAll(500).finally(() => process.exit(130));
 });
 process.exitCode = await main();

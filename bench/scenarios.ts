@@ -37,7 +37,7 @@ export function defineMetrics(memoryStreams: number): MetricSet {
     }
   }
   const n = memoryStreams.toLocaleString('en-US');
-  set.define('memory_idle', MEMORY, 'RSS at start (fresh process)', 'MB');
+  set.define('memory_idle', MEMORY, 'RSS after start-up', 'MB');
   set.define('memory_peak', MEMORY, `peak RSS, ${n} open slow streams`, 'MB');
   set.define('memory_after_load', MEMORY, 'RSS after the load runs', 'MB');
   return set;

@@ -31,10 +31,9 @@ export function checkContextLength(ctx: RequestContext): void {
   const budget = context - (maxTokens ?? 0);
   if (ctx.endpoint === 'chat') {
     const messages = body.messages as Array<Record<string, unknown>>;
-    const bound = tokenUpperBound(chatPromptText(messages)) + CHAT_OVERHEAD_PER_MESSAGE * messages.length;
-    if (bound <= budget) return;
-    const prompt = countChatPrompt(messages);
-    ctx.promptTokens = prompt;
+    // Billing may have counted already; otherwise the byte bound often proves it fits for free.
+    if (ctx.promptTokens === undefined && tokenUpperBound(chatPromptText(messages)) + CHAT_OVERHEAD_PER_MESSAGE * messages.length <= budget) return;
+    const prompt = (ctx.promptTokens ??= countChatPrompt(messages));
     if (prompt > budget) throw exceeded(context, prompt, maxTokens, 'messages');
     return;
   }
