@@ -16,12 +16,13 @@ function config(sim: Record<string, unknown>) {
   });
 }
 
-async function request(url: string, stream: boolean): Promise<string | undefined> {
+async function request(url: string, stream: boolean, onHeaders?: () => void): Promise<string | undefined> {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'count me' }], max_tokens: 4, stream }),
   });
+  onHeaders?.();
   const text = await res.text(); // throws if the connection dies mid-body: not complete
   const complete = res.status === 200 && (stream ? text.endsWith('data: [DONE]\n\n') : JSON.parse(text).object === 'chat.completion');
   return complete ? res.headers.get('x-request-id') ?? undefined : undefined;
@@ -65,8 +66,11 @@ test('SIGKILL under load: every completed response has its ledger row after rest
 test('SIGTERM drains: in-flight streams finish, new connections are refused, exit 0', { timeout: 60_000 }, async () => {
   const { dir, file } = config({ itlMs: 25, outputTokens: { min: 40, max: 40 } });
   const gw = await spawnGateway(file, dir);
-  const streams = Array.from({ length: 5 }, () => request(gw.url, true).then((id) => ({ id }), (err: unknown) => ({ err })));
-  await new Promise((r) => setTimeout(r, 300)); // streams are running (40 tokens x 25 ms = 1 s)
+  let started = 0;
+  let allStarted: () => void;
+  const running = new Promise<void>((r) => (allStarted = r));
+  const streams = Array.from({ length: 5 }, () => request(gw.url, true, () => ++started === 5 && allStarted()).then((id) => ({ id }), (err: unknown) => ({ err: String(err) })));
+  await running; // every stream has its headers: in flight (40 tokens x 25 ms = 1 s each)
   gw.child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 100));
   const late = await request(gw.url, false).then(() => 'served', () => 'refused');

@@ -8,7 +8,7 @@ import { BillingRepo, type Reservation, type ReserveOutcome, type Settlement } f
 import { nanosToUsd } from '../store/money.js';
 import { monthOf, monthResetsAt } from '../store/period.js';
 import type { Store } from '../store/store.js';
-import { chatPromptCount, promptTokenCount } from '../tokenize/prompt.js';
+import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -28,15 +28,28 @@ export class Billing {
     });
   }
 
-  /** Most tokens this request can use: the prompt plus max_tokens (or the rest of the context), per choice. */
-  private estimateNanos(ctx: RequestContext): number {
+  /**
+   * Most this request can cost: the prompt plus max_tokens (or the rest of the context), per
+   * choice. `exact` counts the prompt with the tokenizer; otherwise a byte bound stands in, which
+   * only ever overestimates (the surplus is released at settlement).
+   */
+  private estimateNanos(ctx: RequestContext, exact: boolean): number {
     const model = ctx.model!.config;
     const body = ctx.body!;
-    const prompt = (ctx.promptTokens ??= ctx.endpoint === 'chat' ? chatPromptCount(body) : promptTokenCount(body, ctx.endpoint!));
-    if (ctx.endpoint === 'embeddings') return costNanos(model.pricing, prompt, 0);
+    const endpoint = ctx.endpoint!;
+    const prompt = ctx.promptTokens ?? (exact ? (ctx.promptTokens = promptTokenCount(body, endpoint)) : promptTokenBound(body, endpoint));
+    if (endpoint === 'embeddings') return costNanos(model.pricing, prompt, 0);
     const maxOut = (body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, model.contextLength - prompt)) as number;
     const n = typeof body.n === 'number' ? body.n : 1;
     return costNanos(model.pricing, prompt, maxOut * n);
+  }
+
+  private async tryReserve(r: Reservation): Promise<ReserveOutcome> {
+    try {
+      return await this.reserveQueue.submit(r);
+    } catch (cause) {
+      throw new GatewayError('dependency_unavailable', { message: 'The billing store is unavailable.', cause });
+    }
   }
 
   async admit(ctx: RequestContext, now = new Date()): Promise<void> {
@@ -51,12 +64,12 @@ export class Billing {
       keyCapNanos: key.spendCapNanos,
     };
     if (BillingRepo.needsReservation(r)) {
-      r.amountNanos = this.estimateNanos(ctx);
-      let outcome: ReserveOutcome;
-      try {
-        outcome = await this.reserveQueue.submit(r);
-      } catch (cause) {
-        throw new GatewayError('dependency_unavailable', { message: 'The billing store is unavailable.', cause });
+      r.amountNanos = this.estimateNanos(ctx, false);
+      let outcome = await this.tryReserve(r);
+      if (outcome !== 'ok' && ctx.promptTokens === undefined) {
+        // Near a limit the byte bound may refuse what the real count allows: count and try again.
+        r.amountNanos = this.estimateNanos(ctx, true);
+        outcome = await this.tryReserve(r);
       }
       if (outcome === 'insufficient_credits') {
         throw new GatewayError('insufficient_credits', { message: `Your credit balance cannot cover this request, which may cost up to ${usd(r.amountNanos)}. Add credits or lower max_tokens.` });

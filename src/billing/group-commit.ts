@@ -7,6 +7,9 @@ export type FlushFn<T, R> = (items: T[]) => Promise<R[]>;
 export class GroupCommit<T, R> {
   private queue: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
   private flushing = false;
+  /** Counters for tests and diagnostics: average batch size is items / batches. */
+  batches = 0;
+  items = 0;
 
   constructor(private readonly flush: FlushFn<T, R>, private readonly maxBatch = 256) {}
 
@@ -15,8 +18,11 @@ export class GroupCommit<T, R> {
       this.queue.push({ item, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
-        // A microtask lets everything submitted in the same tick join the first batch.
-        queueMicrotask(() => void this.drain());
+        // setImmediate, not a microtask: the flush waits for this turn of the event loop to
+        // finish reading sockets, so requests that arrived together share a batch. (With a
+        // synchronous driver such as SQLite's a flush never yields, so without this every batch
+        // would hold one request.)
+        setImmediate(() => void this.drain());
       }
     });
   }
@@ -24,6 +30,8 @@ export class GroupCommit<T, R> {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      this.batches++;
+      this.items += batch.length;
       try {
         const results = await this.flush(batch.map((b) => b.item));
         batch.forEach((b, i) => b.resolve(results[i]!));

@@ -26,8 +26,8 @@ export interface EngineCall {
 }
 
 export interface JsonAnswer {
-  /** The response body, `model` already set to the client's model id. */
-  body: Record<string, unknown>;
+  /** The response body as JSON text, `model` already set to the client's model id. */
+  text: string;
   usage: Usage | undefined;
 }
 

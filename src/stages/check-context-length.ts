@@ -2,10 +2,8 @@
 // when the prompt's UTF-8 size alone proves it fits (every token covers at least one byte).
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestContext } from '../server/context.js';
-import { chatPromptText, countChatPrompt, countCompletionPrompts, countText, tokenUpperBound } from '../tokenize/count.js';
+import { CHAT_OVERHEAD_PER_MESSAGE, chatPromptText, countChatPrompt, countCompletionPrompts, countText, tokenUpperBound } from '../tokenize/count.js';
 
-/** Slack for chat role markers when bounding by bytes. */
-const CHAT_OVERHEAD_PER_MESSAGE = 8;
 
 function exceeded(context: number, prompt: number, maxTokens: number | undefined, promptParam: string): GatewayError {
   const total = prompt + (maxTokens ?? 0);

@@ -3,7 +3,7 @@ import type { EngineCall } from '../engines/types.js';
 import { executeJson, executeStream } from '../routing/execute.js';
 import { parseFault, FAULT_HEADER } from '../sim/faults.js';
 import type { RequestContext } from '../server/context.js';
-import { sendJson } from '../server/respond.js';
+import { sendJsonText } from '../server/respond.js';
 
 /** Settles billing; awaited before the response's last byte, so a delivered answer is on the ledger. */
 export type Finish = (status: number, errorCode: string | undefined) => Promise<void>;
@@ -28,5 +28,5 @@ export async function execute(ctx: RequestContext, finish: Finish): Promise<void
   const answer = await executeJson(ctx, call);
   ctx.usage = answer.usage;
   await finish(200, undefined);
-  sendJson(ctx.res, answer.body, ctx.id);
+  sendJsonText(ctx.res, answer.text, ctx.id);
 }

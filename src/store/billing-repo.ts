@@ -1,9 +1,12 @@
 // Credits, spend caps and the ledger. A reservation takes the likely cost out of the balance and
 // holds it against the caps when a request is admitted; settling writes the ledger row and turns
 // the reservation into the real cost, in one transaction, so a crash never leaves one without
-// the other. Both work on batches: concurrent requests share one transaction.
+// the other. Both work on batches (concurrent requests share one transaction), and both run on
+// every request, so their queries are compiled once (prepared-query.ts).
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Database, LedgerTable } from './tables.js';
+import { prepareQuery } from './prepared-query.js';
 
 export interface Reservation {
   accountId: string;
@@ -25,93 +28,137 @@ export interface Settlement {
 }
 
 type Trx = Transaction<Database>;
+type LedgerRow = LedgerTable;
 
-async function holdAgainstCap(trx: Trx, scope: string, period: string, amount: number, cap: number): Promise<boolean> {
-  await trx.insertInto('spend').values({ scope, period, spent_nanos: 0, reserved_nanos: 0 }).onConflict((oc) => oc.columns(['scope', 'period']).doNothing()).execute();
-  const res = await trx
-    .updateTable('spend')
-    .set({ reserved_nanos: sql`reserved_nanos + ${amount}` })
-    .where('scope', '=', scope)
-    .where('period', '=', period)
-    .where(sql<boolean>`spent_nanos + reserved_nanos + ${amount} <= ${cap}`)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+const LEDGER_COLUMNS = ['request_id', 'account_id', 'key_id', 'model', 'deployment', 'endpoint', 'status', 'error_code', 'input_tokens', 'output_tokens', 'cost_nanos', 'started_at', 'duration_ms', 'first_byte_ms', 'created_at'] as const;
+
+function reservationGroup(r: Reservation): string {
+  return `${r.accountId}\u0000${r.keyId}\u0000${r.period}\u0000${r.prepaid}\u0000${r.accountCapNanos}\u0000${r.keyCapNanos}`;
 }
 
-async function releaseCap(trx: Trx, scope: string, period: string, amount: number): Promise<void> {
-  await trx.updateTable('spend').set({ reserved_nanos: sql`reserved_nanos - ${amount}` }).where('scope', '=', scope).where('period', '=', period).execute();
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  });
+  return groups;
 }
 
-async function reserveOne(trx: Trx, r: Reservation): Promise<ReserveOutcome> {
-  const keyScope = `key:${r.keyId}`;
-  const accountScope = `account:${r.accountId}`;
-  if (r.prepaid) {
-    const res = await trx
-      .updateTable('accounts')
-      .set({ credits_nanos: sql`credits_nanos - ${r.amountNanos}` })
-      .where('id', '=', r.accountId)
-      .where('credits_nanos', '>=', r.amountNanos)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return 'insufficient_credits';
-  }
-  const refundCredits = async () => {
-    if (r.prepaid) await trx.updateTable('accounts').set({ credits_nanos: sql`credits_nanos + ${r.amountNanos}` }).where('id', '=', r.accountId).execute();
+function billingQueries(db: Kysely<Database>) {
+  return {
+    takeCredits: prepareQuery<[number, string]>(db, 2, (d, amount, id) =>
+      d.updateTable('accounts').set({ credits_nanos: sql`credits_nanos - ${amount}` }).where('id', '=', id).where('credits_nanos', '>=', amount)),
+    /** Adds to a prepaid balance; a postpaid account (null) is left alone. */
+    addCredits: prepareQuery<[number, string]>(db, 2, (d, delta, id) =>
+      d.updateTable('accounts').set({ credits_nanos: sql`credits_nanos + ${delta}` }).where('id', '=', id).where('credits_nanos', 'is not', null)),
+    ensureSpendRow: prepareQuery<[string, string]>(db, 2, (d, scope, period) =>
+      d.insertInto('spend').values({ scope, period, spent_nanos: 0, reserved_nanos: 0 }).onConflict((oc) => oc.columns(['scope', 'period']).doNothing())),
+    hold: prepareQuery<[number, string, string, number]>(db, 4, (d, amount, scope, period, cap) =>
+      d.updateTable('spend').set({ reserved_nanos: sql`reserved_nanos + ${amount}` }).where('scope', '=', scope).where('period', '=', period)
+        .where(sql<boolean>`spent_nanos + reserved_nanos + ${amount} <= ${cap}`)),
+    release: prepareQuery<[number, string, string]>(db, 3, (d, amount, scope, period) =>
+      d.updateTable('spend').set({ reserved_nanos: sql`reserved_nanos - ${amount}` }).where('scope', '=', scope).where('period', '=', period)),
+    /** Adds the real cost to a scope's month and drops what was held for it. */
+    recordSpend: prepareQuery<[string, string, number, number]>(db, 4, (d, scope, period, cost, held) =>
+      d.insertInto('spend').values({ scope, period, spent_nanos: cost, reserved_nanos: sql`0 - ${held}` })
+        .onConflict((oc) => oc.columns(['scope', 'period']).doUpdateSet({ spent_nanos: sql`spend.spent_nanos + ${cost}`, reserved_nanos: sql`spend.reserved_nanos - ${held}` }))),
+    ledgerRow: prepareQuery<LedgerRow[typeof LEDGER_COLUMNS[number]][]>(db, LEDGER_COLUMNS.length, (d, ...v) =>
+      d.insertInto('ledger').values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[i]])) as unknown as LedgerRow)),
   };
-  if (r.accountCapNanos !== null && !(await holdAgainstCap(trx, accountScope, r.period, r.amountNanos, r.accountCapNanos))) {
-    await refundCredits();
-    return 'account_cap';
-  }
-  if (r.keyCapNanos !== null && !(await holdAgainstCap(trx, keyScope, r.period, r.amountNanos, r.keyCapNanos))) {
-    if (r.accountCapNanos !== null) await releaseCap(trx, accountScope, r.period, r.amountNanos);
-    await refundCredits();
-    return 'key_cap';
-  }
-  return 'ok';
-}
-
-/** Adds the real cost to a scope's month and drops what was held for it. */
-async function recordSpend(trx: Trx, scope: string, period: string, cost: number, held: number): Promise<void> {
-  await trx
-    .insertInto('spend')
-    .values({ scope, period, spent_nanos: cost, reserved_nanos: -held })
-    .onConflict((oc) => oc.columns(['scope', 'period']).doUpdateSet({
-      spent_nanos: sql`spend.spent_nanos + ${cost}`,
-      reserved_nanos: sql`spend.reserved_nanos - ${held}`,
-    }))
-    .execute();
 }
 
 export class BillingRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly q: ReturnType<typeof billingQueries>;
+  /** Spend rows known to exist: they are never deleted, so each is ensured once per process. */
+  private readonly knownSpendRows = new LRUCache<string, true>({ max: 100_000 });
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.q = billingQueries(db);
+  }
 
   /** Whether any reservation needs the database (prepaid or capped); others are admitted freely. */
   static needsReservation(r: Reservation): boolean {
     return r.prepaid || r.accountCapNanos !== null || r.keyCapNanos !== null;
   }
 
+  private async holdAgainstCap(trx: Trx, scope: string, period: string, amount: number, cap: number): Promise<boolean> {
+    const k = `${scope}\u0000${period}`;
+    if (!this.knownSpendRows.has(k)) {
+      await this.q.ensureSpendRow.run(trx, scope, period);
+      this.knownSpendRows.set(k, true);
+    }
+    return (await this.q.hold.affected(trx, amount, scope, period, cap)) === 1;
+  }
+
+  private async reserveOne(trx: Trx, r: Reservation): Promise<ReserveOutcome> {
+    const accountScope = `account:${r.accountId}`;
+    if (r.prepaid && (await this.q.takeCredits.affected(trx, r.amountNanos, r.accountId)) !== 1) return 'insufficient_credits';
+    const refund = async () => {
+      if (r.prepaid) await this.q.addCredits.run(trx, r.amountNanos, r.accountId);
+    };
+    if (r.accountCapNanos !== null && !(await this.holdAgainstCap(trx, accountScope, r.period, r.amountNanos, r.accountCapNanos))) {
+      await refund();
+      return 'account_cap';
+    }
+    if (r.keyCapNanos !== null && !(await this.holdAgainstCap(trx, `key:${r.keyId}`, r.period, r.amountNanos, r.keyCapNanos))) {
+      if (r.accountCapNanos !== null) await this.q.release.run(trx, r.amountNanos, accountScope, r.period);
+      await refund();
+      return 'key_cap';
+    }
+    return 'ok';
+  }
+
+  /**
+   * Reservations that share an account, key, period and limits are first tried as one (their
+   * sum): when the sum fits, which is the usual case, a batch costs a few statements instead of a
+   * few per request. When it does not fit, they are decided one by one, in arrival order.
+   */
   async reserve(batch: Reservation[]): Promise<ReserveOutcome[]> {
     return this.db.transaction().execute(async (trx) => {
-      const out: ReserveOutcome[] = [];
-      for (const r of batch) out.push(await reserveOne(trx, r));
+      const out = new Array<ReserveOutcome>(batch.length);
+      for (const indexes of groupBy(batch, reservationGroup).values()) {
+        const first = batch[indexes[0]!]!;
+        const total = indexes.reduce((a, i) => a + batch[i]!.amountNanos, 0);
+        if (indexes.length > 1 && (await this.reserveOne(trx, { ...first, amountNanos: total })) === 'ok') {
+          for (const i of indexes) out[i] = 'ok';
+          continue;
+        }
+        for (const i of indexes) out[i] = await this.reserveOne(trx, batch[i]!);
+      }
       return out;
     });
   }
 
+  /** Ledger rows, then balances and spend moved once per account and scope. */
   async settle(batch: Settlement[]): Promise<void> {
     const createdAt = new Date().toISOString();
+    const credits = new Map<string, number>();
+    const spend = new Map<string, { scope: string; period: string; cost: number; held: number }>();
+    const addSpend = (scope: string, period: string, cost: number, held: number) => {
+      const k = `${scope}\u0000${period}`;
+      const s = spend.get(k) ?? { scope, period, cost: 0, held: 0 };
+      s.cost += cost;
+      s.held += held;
+      spend.set(k, s);
+    };
+    for (const { reservation: r, costNanos } of batch) {
+      const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
+      // Charged whenever the account is prepaid now, even if the cached view at admission said
+      // postpaid: the database, not the cache, decides who pays.
+      credits.set(r.accountId, (credits.get(r.accountId) ?? 0) + (r.prepaid ? held : 0) - costNanos);
+      addSpend(`account:${r.accountId}`, r.period, costNanos, r.accountCapNanos !== null ? held : 0);
+      addSpend(`key:${r.keyId}`, r.period, costNanos, r.keyCapNanos !== null ? held : 0);
+    }
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('ledger').values(batch.map((s) => ({ ...s.ledger, cost_nanos: s.costNanos, created_at: createdAt }))).execute();
-      for (const { reservation: r, costNanos } of batch) {
-        const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
-        // Charged whenever the account is prepaid now, even if the cached view at admission said
-        // postpaid: the database, not the cache, decides who pays.
-        const refund = r.prepaid ? held : 0;
-        if (refund !== costNanos) {
-          await trx.updateTable('accounts').set({ credits_nanos: sql`credits_nanos + ${refund - costNanos}` }).where('id', '=', r.accountId).where('credits_nanos', 'is not', null).execute();
-        }
-        await recordSpend(trx, `account:${r.accountId}`, r.period, costNanos, r.accountCapNanos !== null ? held : 0);
-        await recordSpend(trx, `key:${r.keyId}`, r.period, costNanos, r.keyCapNanos !== null ? held : 0);
+      for (const s of batch) {
+        const row: LedgerRow = { ...s.ledger, cost_nanos: s.costNanos, created_at: createdAt };
+        await this.q.ledgerRow.run(trx, ...LEDGER_COLUMNS.map((c) => row[c]));
       }
+      for (const [accountId, delta] of credits) if (delta !== 0) await this.q.addCredits.run(trx, delta, accountId);
+      for (const s of spend.values()) await this.q.recordSpend.run(trx, s.scope, s.period, s.cost, s.held);
     });
   }
 

@@ -2,10 +2,10 @@
 // `sqlite://PATH` (or `sqlite::memory:`), `postgres://user@host:port/db[?schema=NAME]`.
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import Sqlite from 'libsql';
-import pg from 'pg';
 import { resolve } from 'node:path';
 import type { Database } from './tables.js';
 import { Store } from './store.js';
+import { cachePreparedStatements } from './statement-cache.js';
 
 /** `sqlite://./sluice.db` → absolute path; `sqlite::memory:` → `:memory:`. */
 export function sqlitePath(url: string): string {
@@ -14,7 +14,7 @@ export function sqlitePath(url: string): string {
 }
 
 async function openSqlite(url: string): Promise<Store> {
-  const database = new Sqlite(sqlitePath(url));
+  const database = cachePreparedStatements(new Sqlite(sqlitePath(url)));
   // WAL: readers do not block the writer; a committed transaction is in the OS's hands at once,
   // so it survives a SIGKILL of the gateway (synchronous=NORMAL trades only power-loss safety).
   database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
@@ -22,6 +22,8 @@ async function openSqlite(url: string): Promise<Store> {
 }
 
 async function openPostgres(url: string): Promise<Store> {
+  // Loaded only when used: the embedded default never pays for the PostgreSQL client.
+  const { default: pg } = await import('pg');
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');

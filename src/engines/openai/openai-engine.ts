@@ -109,10 +109,11 @@ export class OpenAIEngine implements Engine {
     if (typeof body !== 'object' || body === null || !Array.isArray(body[listKey])) {
       throw new GatewayError('upstream_invalid_response', { upstreamBody: text.slice(0, 4096) });
     }
-    body.model = call.body.model;
+    // The engine's bytes go out as they came, but for the model name: parsed only to check the
+    // shape and read the usage, never re-serialized.
     const usage = body.usage as Record<string, number> | undefined;
     return {
-      body,
+      text: this.rewriteModel(text, String(call.body.model)),
       usage: usage && typeof usage.prompt_tokens === 'number'
         ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens ?? 0, total_tokens: usage.total_tokens ?? usage.prompt_tokens }
         : undefined,

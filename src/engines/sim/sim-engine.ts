@@ -61,14 +61,15 @@ export class SimEngine implements Engine {
     const delay = await this.preflight(fault, call.signal);
     if (call.endpoint === 'embeddings') {
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
-      return this.core.embeddings(call.body, call.signal);
+      const out = await this.core.embeddings(call.body, call.signal);
+      return { text: JSON.stringify(out.body), usage: out.usage };
     }
     const plan = this.plan(call);
     const release = await this.admit(call.signal);
     try {
       const body = await this.core.complete(plan, call.signal, delay);
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
-      return { body, usage: plan.usage };
+      return { text: JSON.stringify(body), usage: plan.usage };
     } finally {
       release();
     }
