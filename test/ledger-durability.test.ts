@@ -51,6 +51,8 @@ test('SIGKILL under load: every completed response has its ledger row after rest
   await gw.exited;
   assert.ok(completed.length > 50, `load was real: ${completed.length} completed`);
 
+  // The restart replays what the killed gateway had journaled but not yet written.
+  const restarted = await spawnGateway(file, dir);
   const store = await openStore(`sqlite://${join(dir, 'sluice.db')}`);
   try {
     const missing: string[] = [];
@@ -60,6 +62,8 @@ test('SIGKILL under load: every completed response has its ledger row after rest
     assert.ok(rows >= completed.length);
   } finally {
     await store.close();
+    restarted.child.kill('SIGTERM');
+    assert.equal(await restarted.exited, 0);
   }
 });
 

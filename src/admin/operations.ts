@@ -11,13 +11,22 @@ import { accountView, keyView } from './views.js';
 
 const nanosOrNull = (usd: number | null | undefined) => (usd === undefined || usd === null ? null : usdToNanos(usd));
 
+export interface AdminHooks {
+  /** After a change to keys or accounts (drops cached lookups). */
+  onChange?: () => void;
+  /** Before reading balances or usage (writes this replica's pending ledger rows). */
+  beforeRead?: () => Promise<void>;
+}
+
 async function view(store: Store, id: string) {
   const a = await store.accounts.get(id);
   if (!a) throw new GatewayError('account_not_found', { message: `No account '${id}'.` });
   return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())));
 }
 
-export function createAdminOperations(store: Store, onChange: () => void = () => {}) {
+export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
+  const onChange = hooks.onChange ?? (() => {});
+  const settled = hooks.beforeRead ?? (async () => {});
   return {
     async createAccount(input: CreateAccountInput) {
       try {
@@ -29,9 +38,13 @@ export function createAdminOperations(store: Store, onChange: () => void = () =>
       return view(store, input.id);
     },
 
-    getAccount: (id: string) => view(store, id),
+    async getAccount(id: string) {
+      await settled();
+      return view(store, id);
+    },
 
     async listAccounts() {
+      await settled();
       const period = monthOf(new Date());
       return Promise.all((await store.accounts.list()).map(async (a) => accountView(a, await store.billing.spent(`account:${a.id}`, period))));
     },
@@ -80,6 +93,7 @@ export function createAdminOperations(store: Store, onChange: () => void = () =>
     },
 
     async usage(q: UsageQuery) {
+      await settled();
       const r = await store.usage.report(q);
       const money = <T extends { costNanos: number }>({ costNanos, ...rest }: T) => ({ ...rest, cost: nanosToUsd(costNanos) });
       return { filter: q, totals: money(r.totals), days: r.days.map(money) };

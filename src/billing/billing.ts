@@ -11,21 +11,35 @@ import type { Store } from '../store/store.js';
 import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
 import { GroupCommit } from './group-commit.js';
+import { LedgerJournal } from './ledger-journal.js';
 
 function usd(nanos: number): string {
   return `$${nanosToUsd(nanos).toFixed(4).replace(/0+$/, '').replace(/\.$/, '')}`;
 }
 
+/** Journaled settlements reach the database within this, or sooner once this many wait. */
+const APPLY_EVERY_MS = 20;
+const APPLY_AT = 512;
+
 export class Billing {
   private readonly reserveQueue: GroupCommit<Reservation, ReserveOutcome>;
-  private readonly settleQueue: GroupCommit<Settlement, undefined>;
+  private readonly journal: LedgerJournal;
+  private applyTimer: NodeJS.Timeout | undefined;
+  private applying: Promise<void> | undefined;
+  /** Batches the database refused (it was down): retried with the next apply, files kept till then. */
+  private readonly unapplied: Array<{ batch: Settlement[]; done: () => void }> = [];
 
-  constructor(store: Store, private readonly logger: Logger) {
+  constructor(private readonly store: Store, private readonly logger: Logger, journalDir: string) {
     this.reserveQueue = new GroupCommit((batch) => store.billing.reserve(batch));
-    this.settleQueue = new GroupCommit(async (batch) => {
-      await store.billing.settle(batch);
-      return batch.map(() => undefined);
-    });
+    this.journal = new LedgerJournal(journalDir);
+  }
+
+  /** Replays journals left by crashed gateways into the database; run before serving. */
+  static async recover(store: Store, journalDir: string): Promise<number> {
+    const { batch, done } = LedgerJournal.orphans(journalDir);
+    if (batch.length > 0) await store.billing.settle(batch);
+    done();
+    return batch.length;
   }
 
   /**
@@ -112,17 +126,47 @@ export class Billing {
         first_byte_ms: ctx.firstByteMs === undefined ? null : Math.round(ctx.firstByteMs * 100) / 100,
       },
     };
-    try {
-      await this.settleQueue.submit(settlement);
-    } catch (err) {
-      // The response is already paid for by the engine's work; the full row goes to the log so
-      // it can be replayed, rather than failing a request the user has nearly received.
-      this.logger.error({ err, ledger_row: { ...settlement.ledger, cost_nanos: cost } }, 'ledger write failed');
-    }
+    // Durable once appended: the response can complete; the database catches up in the background.
+    this.journal.append(settlement);
+    if (this.journal.size >= APPLY_AT) void this.apply();
+    else this.applyTimer ??= setTimeout(() => void this.apply(), APPLY_EVERY_MS);
   }
 
+  /** Moves everything journaled so far into the database, one transaction per batch. */
+  private apply(): Promise<void> {
+    if (this.applying) return this.applying;
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    this.applying = (async () => {
+      this.unapplied.push(this.journal.rotate());
+      while (this.unapplied.length > 0) {
+        const next = this.unapplied[0]!;
+        try {
+          if (next.batch.length > 0) await this.store.billing.settle(next.batch);
+        } catch (err) {
+          // Still safe in its journal file; the next apply (or the next start) tries again.
+          this.logger.error({ err, rows: next.batch.length }, 'ledger apply failed; kept in the journal');
+          this.applyTimer ??= setTimeout(() => void this.apply(), 1_000);
+          return;
+        }
+        this.unapplied.shift();
+        next.done();
+      }
+    })().finally(() => {
+      this.applying = undefined;
+    });
+    return this.applying;
+  }
+
+  /** Everything settled so far is in the database when this resolves. */
   async flush(): Promise<void> {
     await this.reserveQueue.idle();
-    await this.settleQueue.idle();
+    while (this.journal.size > 0 || this.applying) await this.apply();
+  }
+
+  /** Flushes and closes the journal (shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.unapplied.length === 0) this.journal.close();
   }
 }

@@ -123,6 +123,10 @@ export const configSchema = z.strictObject({
     cacheTtlMs: z.number().int().min(0).max(300_000).default(5_000),
   }).default({ cacheTtlMs: 5_000 }),
   accounts: z.array(declaredAccountSchema).default([]),
+  ledger: z.strictObject({
+    /** The ledger's write-ahead journal; default: beside the SQLite file, or ./sluice-journal. */
+    journalDir: z.string().min(1).optional(),
+  }).default({}),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),

@@ -8,6 +8,7 @@ import { sendError, writeRawError } from '../errors/render.js';
 import { Billing } from '../billing/billing.js';
 import { adminRoutes } from '../admin/routes.js';
 import { createAdminOperations } from '../admin/operations.js';
+import { journalDirFor } from '../billing/journal-dir.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -47,7 +48,7 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
 export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): Route[] {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
-  const admin = createAdminOperations(deps.store, () => deps.auth.invalidate());
+  const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
   return [
     ...adminRoutes(admin, adminToken, limits),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
@@ -82,12 +83,15 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, store } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const journalDir = journalDirFor(config);
+  const replayed = await Billing.recover(store, journalDir);
+  if (replayed > 0) logger.warn({ rows: replayed }, 'replayed ledger journal left by a stopped gateway');
   const deps: GatewayDeps = {
     config,
     store,
     logger,
     auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
-    billing: new Billing(store, logger),
+    billing: new Billing(store, logger, journalDir),
     registry: new ModelRegistry(config.models, opts.engineFor),
     metrics: createMetrics(),
   };
@@ -195,7 +199,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await closed;
         await deps.registry.close();
-        await deps.billing.flush();
+        await deps.billing.close();
         logger.flush();
       })();
       return closing;

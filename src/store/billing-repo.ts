@@ -66,7 +66,8 @@ function billingQueries(db: Kysely<Database>) {
       d.insertInto('spend').values({ scope, period, spent_nanos: cost, reserved_nanos: sql`0 - ${held}` })
         .onConflict((oc) => oc.columns(['scope', 'period']).doUpdateSet({ spent_nanos: sql`spend.spent_nanos + ${cost}`, reserved_nanos: sql`spend.reserved_nanos - ${held}` }))),
     ledgerRow: prepareQuery<LedgerRow[typeof LEDGER_COLUMNS[number]][]>(db, LEDGER_COLUMNS.length, (d, ...v) =>
-      d.insertInto('ledger').values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[i]])) as unknown as LedgerRow)),
+      d.insertInto('ledger').values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[i]])) as unknown as LedgerRow)
+        .onConflict((oc) => oc.column('request_id').doNothing())),
   };
 }
 
@@ -132,30 +133,31 @@ export class BillingRepo {
     });
   }
 
-  /** Ledger rows, then balances and spend moved once per account and scope. */
+  /**
+   * Ledger rows, then balances and spend moved once per account and scope. Idempotent: a row whose
+   * request id is already on the ledger (a journal replayed after a crash) moves no money again.
+   */
   async settle(batch: Settlement[]): Promise<void> {
     const createdAt = new Date().toISOString();
-    const credits = new Map<string, number>();
-    const spend = new Map<string, { scope: string; period: string; cost: number; held: number }>();
-    const addSpend = (scope: string, period: string, cost: number, held: number) => {
-      const k = `${scope}\u0000${period}`;
-      const s = spend.get(k) ?? { scope, period, cost: 0, held: 0 };
-      s.cost += cost;
-      s.held += held;
-      spend.set(k, s);
-    };
-    for (const { reservation: r, costNanos } of batch) {
-      const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
-      // Charged whenever the account is prepaid now, even if the cached view at admission said
-      // postpaid: the database, not the cache, decides who pays.
-      credits.set(r.accountId, (credits.get(r.accountId) ?? 0) + (r.prepaid ? held : 0) - costNanos);
-      addSpend(`account:${r.accountId}`, r.period, costNanos, r.accountCapNanos !== null ? held : 0);
-      addSpend(`key:${r.keyId}`, r.period, costNanos, r.keyCapNanos !== null ? held : 0);
-    }
     await this.db.transaction().execute(async (trx) => {
-      for (const s of batch) {
-        const row: LedgerRow = { ...s.ledger, cost_nanos: s.costNanos, created_at: createdAt };
-        await this.q.ledgerRow.run(trx, ...LEDGER_COLUMNS.map((c) => row[c]));
+      const credits = new Map<string, number>();
+      const spend = new Map<string, { scope: string; period: string; cost: number; held: number }>();
+      const addSpend = (scope: string, period: string, cost: number, held: number) => {
+        const k = `${scope}\u0000${period}`;
+        const s = spend.get(k) ?? { scope, period, cost: 0, held: 0 };
+        s.cost += cost;
+        s.held += held;
+        spend.set(k, s);
+      };
+      for (const { reservation: r, costNanos, ledger } of batch) {
+        const row: LedgerRow = { ...ledger, cost_nanos: costNanos, created_at: createdAt };
+        if ((await this.q.ledgerRow.affected(trx, ...LEDGER_COLUMNS.map((c) => row[c]))) === 0) continue;
+        const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
+        // Charged whenever the account is prepaid now, even if the cached view at admission said
+        // postpaid: the database, not the cache, decides who pays.
+        credits.set(r.accountId, (credits.get(r.accountId) ?? 0) + (r.prepaid ? held : 0) - costNanos);
+        addSpend(`account:${r.accountId}`, r.period, costNanos, r.accountCapNanos !== null ? held : 0);
+        addSpend(`key:${r.keyId}`, r.period, costNanos, r.keyCapNanos !== null ? held : 0);
       }
       for (const [accountId, delta] of credits) if (delta !== 0) await this.q.addCredits.run(trx, delta, accountId);
       for (const s of spend.values()) await this.q.recordSpend.run(trx, s.scope, s.period, s.cost, s.held);

@@ -22,6 +22,8 @@ export interface TestGateway {
   store: Store;
   config: SluiceConfig;
   client(opts?: { maxRetries?: number; timeout?: number; apiKey?: string }): OpenAI;
+  /** Waits until every journaled ledger row is in the database. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startTestGateway(doc: Record<string, unknown> = {}, opts: 
     store,
     config,
     client: (o = {}) => new OpenAI({ baseURL, apiKey: o.apiKey ?? key, maxRetries: o.maxRetries ?? 0, timeout: o.timeout ?? 20_000 }),
+    settled: () => gateway.deps.billing.flush(),
     async close() {
       await gateway.close();
       await store.close();
