@@ -32,8 +32,11 @@ export interface JsonAnswer {
 }
 
 export interface StreamAnswer {
-  /** SSE `data:` payloads (JSON text, without `[DONE]`), in order, ready for the client. */
-  events: AsyncIterable<string>;
+  /**
+   * SSE `data:` payloads (JSON text, without `[DONE]`), in order, ready for the client. Payloads
+   * that arrived together come as one array, so they leave in one write.
+   */
+  events: AsyncIterable<string[]>;
   /** Usage, known once the stream has ended (engines are always asked for it). */
   usage(): Usage | undefined;
 }

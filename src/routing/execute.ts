@@ -7,7 +7,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sseErrorEvent } from '../errors/render.js';
 import type { RequestContext } from '../server/context.js';
 import { ClientClosed } from '../server/context.js';
-import { DONE_EVENT, SSE_HEADERS, writeEvent } from '../server/sse.js';
+import { DONE_EVENT, SSE_HEADERS, writeEvents } from '../server/sse.js';
 
 /** A timer that aborts the request with a catalog error as the abort reason. */
 function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
@@ -41,8 +41,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
   const { res } = ctx;
   const firstTimer = abortAfter(ctx, Math.min(firstTokenMs, totalMs), () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
   let answer: StreamAnswer | undefined;
-  let iterator: AsyncIterator<string> | undefined;
-  let first: IteratorResult<string>;
+  let iterator: AsyncIterator<string[]> | undefined;
+  let first: IteratorResult<string[]>;
   try {
     answer = await ctx.deployment!.engine.stream(call);
     iterator = answer.events[Symbol.asyncIterator]();
@@ -62,8 +62,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
   try {
     let r = first;
     while (!r.done) {
-      await writeEvent(res, r.value);
-      sent++;
+      await writeEvents(res, r.value);
+      sent += r.value.length;
       r = await iterator.next();
       idleTimer.refresh();
     }

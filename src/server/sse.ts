@@ -9,8 +9,11 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-export async function writeEvent(res: ServerResponse, data: string): Promise<void> {
-  if (!res.write(`data: ${data}\n\n`)) {
+/** Writes payloads that arrived together as one write. */
+export async function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> {
+  let text = '';
+  for (const p of payloads) text += `data: ${p}\n\n`;
+  if (!res.write(text)) {
     // 'close' also ends the wait, so a vanished client does not leave us blocked forever.
     await Promise.race([once(res, 'drain'), once(res, 'close')]);
   }

@@ -132,7 +132,22 @@ export class OpenAIEngine implements Engine {
     const wantsUsage = call.clientWantsUsage;
     const self = this;
 
-    async function* events(): AsyncGenerator<string> {
+    /** Checks one upstream payload; returns it ready for the client, or undefined to drop it. */
+    function accept(data: string): string | undefined {
+      // Every event is parsed once to prove it is JSON of the right shape (the contract maps a
+      // bad event to upstream_invalid_response); the original text is what gets forwarded.
+      const parsed = parseEvent(data);
+      if (parsed.error !== undefined) {
+        throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
+      }
+      if (isUsage(parsed.usage)) {
+        usage = parsed.usage;
+        if (!wantsUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) return undefined;
+      }
+      return self.rewriteModel(data, clientModel);
+    }
+
+    async function* events(): AsyncGenerator<string[]> {
       const queue: EventSourceMessage[] = [];
       const parser = createParser({ onEvent: (e) => queue.push(e) });
       const decoder = new TextDecoder();
@@ -140,25 +155,25 @@ export class OpenAIEngine implements Engine {
       try {
         for await (const chunk of res.body) {
           parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+          const batch: string[] = [];
+          let failure: unknown;
           for (const event of queue) {
-            const data = event.data;
-            if (data === '[DONE]') {
+            if (event.data === '[DONE]') {
               done = true;
               break;
             }
-            // Every event is parsed once to prove it is JSON of the right shape (the contract maps a
-            // bad event to upstream_invalid_response); the original text is what gets forwarded.
-            const parsed = parseEvent(data);
-            if (parsed.error !== undefined) {
-              throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
+            try {
+              const out = accept(event.data);
+              if (out !== undefined) batch.push(out);
+            } catch (err) {
+              failure = err;
+              break;
             }
-            if (isUsage(parsed.usage)) {
-              usage = parsed.usage;
-              if (!wantsUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) continue;
-            }
-            yield self.rewriteModel(data, clientModel);
           }
           queue.length = 0;
+          // What arrived before a bad event still reaches the client, then the error does.
+          if (batch.length > 0) yield batch;
+          if (failure !== undefined) throw failure;
           if (done) break;
         }
       } catch (err) {

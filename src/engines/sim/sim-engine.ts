@@ -84,7 +84,7 @@ export class SimEngine implements Engine {
     call.signal.addEventListener('abort', release, { once: true });
     let usage: Usage | undefined;
     const core = this.core;
-    async function* events(): AsyncGenerator<string> {
+    async function* events(): AsyncGenerator<string[]> {
       try {
         let sent = 0;
         for await (const chunk of core.stream(plan, call.signal, call.clientWantsUsage, delay)) {
@@ -92,7 +92,7 @@ export class SimEngine implements Engine {
           if (fault === 'cut-stream' && sent === CUT_AFTER_CHUNKS) {
             throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
           }
-          yield JSON.stringify(chunk);
+          yield [JSON.stringify(chunk)];
           sent++;
         }
         usage = plan.usage;
