@@ -51,7 +51,7 @@ export class Billing {
     const model = ctx.model!.config;
     const body = ctx.body!;
     const endpoint = ctx.endpoint!;
-    const prompt = ctx.promptTokens ?? (exact ? (ctx.promptTokens = promptTokenCount(body, endpoint)) : promptTokenBound(body, endpoint));
+    const prompt = ctx.promptTokens ?? (exact ? (ctx.promptTokens = promptTokenCount(body, endpoint)) : (ctx.promptBound ??= promptTokenBound(body, endpoint)));
     if (endpoint === 'embeddings') return costNanos(model.pricing, prompt, 0);
     const maxOut = (body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, model.contextLength - prompt)) as number;
     const n = typeof body.n === 'number' ? body.n : 1;

@@ -22,6 +22,8 @@ export interface RequestContext {
   model?: RegisteredModel;
   deployment?: Deployment;
   promptTokens?: number;
+  /** An upper bound of promptTokens from the prompt's UTF-8 size: no tokenizer needed. */
+  promptBound?: number;
   usage?: Usage;
   firstByteMs?: number;
   /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */

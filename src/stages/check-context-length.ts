@@ -2,7 +2,8 @@
 // when the prompt's UTF-8 size alone proves it fits (every token covers at least one byte).
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestContext } from '../server/context.js';
-import { CHAT_OVERHEAD_PER_MESSAGE, chatPromptText, countChatPrompt, countCompletionPrompts, countText, tokenUpperBound } from '../tokenize/count.js';
+import { countChatPrompt, countCompletionPrompts, countText, tokenUpperBound } from '../tokenize/count.js';
+import { promptTokenBound } from '../tokenize/prompt.js';
 
 
 function exceeded(context: number, prompt: number, maxTokens: number | undefined, promptParam: string): GatewayError {
@@ -30,12 +31,12 @@ export function checkContextLength(ctx: RequestContext): void {
   if (ctx.endpoint === 'chat') {
     const messages = body.messages as Array<Record<string, unknown>>;
     // Billing may have counted already; otherwise the byte bound often proves it fits for free.
-    if (ctx.promptTokens === undefined && tokenUpperBound(chatPromptText(messages)) + CHAT_OVERHEAD_PER_MESSAGE * messages.length <= budget) return;
+    if (ctx.promptTokens === undefined && (ctx.promptBound ??= promptTokenBound(body, 'chat')) <= budget) return;
     const prompt = (ctx.promptTokens ??= countChatPrompt(messages));
     if (prompt > budget) throw exceeded(context, prompt, maxTokens, 'messages');
     return;
   }
-  if (typeof body.prompt === 'string' && tokenUpperBound(body.prompt) <= budget) return;
+  if (ctx.promptTokens === undefined && (ctx.promptBound ??= promptTokenBound(body, 'completions')) <= budget) return;
   for (const prompt of countCompletionPrompts(body.prompt)) {
     if (prompt > budget) throw exceeded(context, prompt, maxTokens, 'prompt');
   }
