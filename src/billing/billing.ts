@@ -1,6 +1,7 @@
-// Precedence 8 and the final step: reserve the likely cost when a request is admitted, settle it
-// to the real usage (with its ledger row) before the response's last byte leaves. A request that
-// fails before any output costs nothing.
+// Precedence 8 and the final step: reserve the likely cost when a request is admitted; settle it
+// to the real usage by journaling its ledger row before the response's last byte leaves (the
+// database catches up in batches, see ledger-journal.ts). A request that fails before any output
+// costs nothing.
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestContext } from '../server/context.js';

@@ -7,9 +7,6 @@ export type FlushFn<T, R> = (items: T[]) => Promise<R[]>;
 export class GroupCommit<T, R> {
   private queue: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
   private flushing = false;
-  /** Counters for tests and diagnostics: average batch size is items / batches. */
-  batches = 0;
-  items = 0;
 
   constructor(private readonly flush: FlushFn<T, R>, private readonly maxBatch = 256) {}
 
@@ -30,8 +27,6 @@ export class GroupCommit<T, R> {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      this.batches++;
-      this.items += batch.length;
       try {
         const results = await this.flush(batch.map((b) => b.item));
         batch.forEach((b, i) => b.resolve(results[i]!));

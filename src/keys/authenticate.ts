@@ -4,6 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Account, ApiKeyRecord, Store } from '../store/store.js';
+import { bearerToken } from './bearer.js';
 import { hashKey, hashesEqual, keyIdOf, looksLikeSluiceKey } from './key-format.js';
 
 export interface Principal {
@@ -22,7 +23,6 @@ export interface Authenticator {
 /** last_used_at is written at most this often per key, off the request path. */
 const TOUCH_EVERY_MS = 60_000;
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 const MAX_KEY_LENGTH = 256;
 
 export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntries?: number }): Authenticator {
@@ -49,7 +49,7 @@ export function createAuthenticator(store: Store, opts: { ttlMs: number; maxEntr
     invalidate: () => cache?.clear(),
     async authenticate(authorization, now = Date.now()) {
       if (!authorization) throw new GatewayError('missing_api_key');
-      const token = BEARER.exec(authorization)?.[1];
+      const token = bearerToken(authorization);
       if (!token) {
         throw new GatewayError('invalid_api_key', { message: 'The Authorization header must be `Bearer <key>`.' });
       }

@@ -4,6 +4,9 @@ import { FAULT_NAMES, type FaultName, type SimSettings } from '../config/schema.
 
 export const FAULT_HEADER = 'x-sluice-fault';
 
+/** Chunks a `cut-stream` fault lets through before the stream stops. */
+export const CUT_AFTER_CHUNKS = 3;
+
 export function parseFault(value: string | string[] | undefined): FaultName | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v !== undefined && (FAULT_NAMES as readonly string[]).includes(v) ? (v as FaultName) : undefined;

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simSettingsSchema, type FaultName, type SimSettings } from '../config/schema.js';
-import { drawFault, FAULT_HEADER, parseFault } from './faults.js';
+import { CUT_AFTER_CHUNKS, drawFault, FAULT_HEADER, parseFault } from './faults.js';
 import { EngineFullError } from './scheduler.js';
 import { SimCore, SimRequestError } from './sim-core.js';
 
@@ -25,7 +25,6 @@ export interface SimServer {
   close(): Promise<void>;
 }
 
-const CUT_AFTER_CHUNKS = 3;
 
 function vllmError(res: ServerResponse, status: number, message: string, extraHeaders: Record<string, string> = {}, param: string | null = null): void {
   const body = JSON.stringify({ object: 'error', message, type: status === 400 ? 'BadRequestError' : 'ServerError', param, code: status });

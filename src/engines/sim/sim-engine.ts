@@ -2,14 +2,12 @@
 // the `openai` engine produces when the standalone simulator injects them over HTTP.
 import type { FaultName, SimSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-import { drawFault } from '../../sim/faults.js';
+import { CUT_AFTER_CHUNKS, drawFault } from '../../sim/faults.js';
 import { EngineFullError } from '../../sim/scheduler.js';
 import { SimCore, SimRequestError, type GenerationPlan } from '../../sim/sim-core.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
-/** Chunks a `cut-stream` fault lets through before the stream stops. */
-const CUT_AFTER_CHUNKS = 3;
 
 const STATUS_FAULTS: Partial<Record<FaultName, number>> = { crash: 500, capacity: 503, 'rate-limited': 429, 'status-418': 418 };
 
