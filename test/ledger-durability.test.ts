@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore } from '../src/store/open.js';
+import { usdToNanos } from '../src/store/money.js';
 import { spawnGateway, writeConfig } from './helpers/process-gateway.js';
 
 const KEY = 'durability-key-0123456789abcdef';
@@ -60,6 +61,12 @@ test('SIGKILL under load: every completed response has its ledger row after rest
     assert.deepEqual(missing, [], `${missing.length} of ${completed.length} completed requests have no ledger row`);
     const rows = await store.usage.count();
     assert.ok(rows >= completed.length);
+    // Money: the killed gateway's credit leases (its spare credit and what its unfinished requests
+    // held) were given back at the restart, so the balance is exactly what the ledger charged.
+    const charged = (await store.usage.report({ account: 'acme' })).totals.costNanos;
+    assert.ok(charged > 0);
+    assert.equal((await store.accounts.get('acme'))!.creditsNanos, usdToNanos(1_000_000) - charged, 'balance = credits - ledger charges');
+    assert.equal(await store.billing.leased('acme'), 0, 'nothing is left held in a lease');
   } finally {
     await store.close();
     restarted.child.kill('SIGTERM');

@@ -21,7 +21,7 @@ export interface AdminHooks {
 async function view(store: Store, id: string) {
   const a = await store.accounts.get(id);
   if (!a) throw new GatewayError('account_not_found', { message: `No account '${id}'.` });
-  return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())));
+  return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())), await store.billing.leased(id));
 }
 
 export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
@@ -46,7 +46,7 @@ export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
     async listAccounts() {
       await settled();
       const period = monthOf(new Date());
-      return Promise.all((await store.accounts.list()).map(async (a) => accountView(a, await store.billing.spent(`account:${a.id}`, period))));
+      return Promise.all((await store.accounts.list()).map(async (a) => accountView(a, await store.billing.spent(`account:${a.id}`, period), await store.billing.leased(a.id))));
     },
 
     async updateAccount(id: string, patch: PatchAccountInput) {

@@ -4,13 +4,18 @@ import { nanosToUsd } from '../store/money.js';
 
 const usdOrNull = (n: number | null) => (n === null ? null : nanosToUsd(n));
 
-export function accountView(a: Account, spentThisMonthNanos: number) {
+/**
+ * `leasedNanos`: credit gateways hold in leases for this account (billing/credit-leases.ts). It
+ * is still the account's money, so the balance shown counts it: `credits` is the balance after
+ * every settled charge.
+ */
+export function accountView(a: Account, spentThisMonthNanos: number, leasedNanos: number) {
   return {
     id: a.id,
     status: a.status,
     verified: a.verified,
     plan: a.plan,
-    credits: usdOrNull(a.creditsNanos),
+    credits: a.creditsNanos === null ? null : nanosToUsd(a.creditsNanos + leasedNanos),
     monthlySpendCap: usdOrNull(a.monthlyCapNanos),
     spentThisMonth: nanosToUsd(spentThisMonthNanos),
     createdAt: a.createdAt,

@@ -13,6 +13,8 @@ import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
 import { GroupCommit } from './group-commit.js';
 import { LedgerJournal } from './ledger-journal.js';
+import { CreditLeases } from './credit-leases.js';
+import { holderGone, holderName, instanceOf } from './process-identity.js';
 
 function usd(nanos: number): string {
   return `$${nanosToUsd(nanos).toFixed(4).replace(/0+$/, '').replace(/\.$/, '')}`;
@@ -25,6 +27,7 @@ const APPLY_AT = 512;
 export class Billing {
   private readonly reserveQueue: GroupCommit<Reservation, ReserveOutcome>;
   private readonly journal: LedgerJournal;
+  private readonly leases: CreditLeases;
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   /** Batches the database refused (it was down): retried with the next apply, files kept till then. */
@@ -33,14 +36,22 @@ export class Billing {
   constructor(private readonly store: Store, private readonly logger: Logger, journalDir: string) {
     this.reserveQueue = new GroupCommit((batch) => store.billing.reserve(batch));
     this.journal = new LedgerJournal(journalDir);
+    this.leases = new CreditLeases(holderName(instanceOf(journalDir)), (r) => this.tryReserve(r), (items) => store.billing.release(items));
   }
 
-  /** Replays journals left by crashed gateways into the database; run before serving. */
-  static async recover(store: Store, journalDir: string): Promise<number> {
+  /**
+   * Replays journals left by crashed gateways of this journal directory into the database, then
+   * gives back what their credit leases still held; run before serving.
+   */
+  static async recover(store: Store, journalDir: string): Promise<{ rows: number; leases: number }> {
     const { batch, done } = LedgerJournal.orphans(journalDir);
     if (batch.length > 0) await store.billing.settle(batch);
     done();
-    return batch.length;
+    // After the replay: replayed rows use up their part of the leases first.
+    const orphaned = (await store.billing.leasesOf(`${instanceOf(journalDir)}:`)).filter((l) => holderGone(l.holder));
+    await store.billing.release(orphaned.filter((l) => l.outstandingNanos !== 0).map((l) => ({ reservation: l.reservation, amountNanos: l.outstandingNanos })));
+    for (const holder of new Set(orphaned.map((l) => l.holder))) await store.billing.dropEmptyLeases(holder);
+    return { rows: batch.length, leases: orphaned.length };
   }
 
   /**
@@ -80,11 +91,11 @@ export class Billing {
     };
     if (BillingRepo.needsReservation(r)) {
       r.amountNanos = this.estimateNanos(ctx, false);
-      let outcome = await this.tryReserve(r);
+      let outcome = await this.leases.hold(r);
       if (outcome !== 'ok' && ctx.promptTokens === undefined) {
         // Near a limit the byte bound may refuse what the real count allows: count and try again.
         r.amountNanos = this.estimateNanos(ctx, true);
-        outcome = await this.tryReserve(r);
+        outcome = await this.leases.hold(r);
       }
       if (outcome === 'insufficient_credits') {
         throw new GatewayError('insufficient_credits', { message: `Your credit balance cannot cover this request, which may cost up to ${usd(r.amountNanos)}. Add credits or lower max_tokens.` });
@@ -108,8 +119,10 @@ export class Billing {
     const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? 0;
     const output = ctx.usage?.completion_tokens ?? ctx.streamedEvents ?? 0;
     const cost = delivered ? costNanos(model.pricing, input, output) : 0;
+    // What the request held goes back to its lease, but for the part the ledger row settles.
+    const settled = BillingRepo.needsReservation(r) ? this.leases.settle(r, r.amountNanos, cost) : 0;
     const settlement: Settlement = {
-      reservation: r,
+      reservation: { ...r, amountNanos: settled, lease: this.leases.holder },
       costNanos: cost,
       ledger: {
         request_id: ctx.id,
@@ -128,7 +141,7 @@ export class Billing {
       },
     };
     // Durable once appended: the response can complete; the database catches up in the background.
-    this.journal.append(settlement);
+    await this.journal.append(settlement);
     if (this.journal.size >= APPLY_AT) void this.apply();
     else this.applyTimer ??= setTimeout(() => void this.apply(), APPLY_EVERY_MS);
   }
@@ -159,14 +172,20 @@ export class Billing {
     return this.applying;
   }
 
-  /** Everything settled so far is in the database when this resolves. */
+  /**
+   * Everything settled so far is in the database, and no lease holds spare credit, when this
+   * resolves: balances and spend read afterwards are exact (but for requests in flight).
+   */
   async flush(): Promise<void> {
+    await this.reserveQueue.idle();
+    await this.leases.giveBack();
     await this.reserveQueue.idle();
     while (this.journal.size > 0 || this.applying) await this.apply();
   }
 
   /** Flushes and closes the journal (shutdown). */
   async close(): Promise<void> {
+    this.leases.stop();
     await this.flush();
     if (this.unapplied.length === 0) this.journal.close();
   }

@@ -2,7 +2,7 @@
 // in listings and logs; the secret never leaves the response that created it. Only a SHA-256 hash
 // of the whole key is stored: keys are 192-bit random, so a slow hash would add latency and no
 // safety.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'sk-sluice-';
 const FORMAT = /^sk-sluice-([a-z0-9]{10})_([0-9a-f]{48})$/;
@@ -15,7 +15,8 @@ export interface NewKey {
 }
 
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  // One-shot hash: a third of createHash's cost, and it runs on every request.
+  return hash('sha256', key, 'hex');
 }
 
 function randomId(): string {

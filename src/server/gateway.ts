@@ -10,7 +10,7 @@ import { adminRoutes } from '../admin/routes.js';
 import { createAdminOperations } from '../admin/operations.js';
 import { journalDirFor } from '../billing/journal-dir.js';
 import { createAuthenticator } from '../keys/authenticate.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, createRequestLogger, type Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import type { GatewayDeps } from '../stages/deps.js';
@@ -84,8 +84,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, store } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const journalDir = journalDirFor(config);
-  const replayed = await Billing.recover(store, journalDir);
-  if (replayed > 0) logger.warn({ rows: replayed }, 'replayed ledger journal left by a stopped gateway');
+  const recovered = await Billing.recover(store, journalDir);
+  if (recovered.rows > 0 || recovered.leases > 0) logger.warn(recovered, 'replayed the ledger journal and gave back the credit leases of a stopped gateway');
   const deps: GatewayDeps = {
     config,
     store,
@@ -96,6 +96,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics: createMetrics(),
   };
   const { metrics } = deps;
+  const requestLog = createRequestLogger(logger);
   const router = createRouter(buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN));
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
@@ -112,7 +113,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics.tokens.inc({ model, kind: 'prompt' }, ctx.usage.prompt_tokens);
       metrics.tokens.inc({ model, kind: 'completion' }, ctx.usage.completion_tokens);
     }
-    logger.info({
+    requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
       path: ctx.req.url,

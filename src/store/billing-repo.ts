@@ -16,6 +16,21 @@ export interface Reservation {
   prepaid: boolean;
   accountCapNanos: number | null;
   keyCapNanos: number | null;
+  /** Holder of the credit lease this amount belongs to (billing/credit-leases.ts), if any. */
+  lease?: string;
+}
+
+/** Held room given back without a request: a lease's unused part. */
+export interface Release {
+  reservation: Reservation;
+  amountNanos: number;
+}
+
+/** A lease row of a holder, as `orphanLeases` finds it. */
+export interface LeaseRow {
+  holder: string;
+  reservation: Reservation;
+  outstandingNanos: number;
 }
 
 export type ReserveOutcome = 'ok' | 'insufficient_credits' | 'account_cap' | 'key_cap';
@@ -34,6 +49,25 @@ const LEDGER_COLUMNS = ['request_id', 'account_id', 'key_id', 'model', 'deployme
 
 function reservationGroup(r: Reservation): string {
   return `${r.accountId}\u0000${r.keyId}\u0000${r.period}\u0000${r.prepaid}\u0000${r.accountCapNanos}\u0000${r.keyCapNanos}`;
+}
+
+function leaseKey(r: Reservation): string {
+  return `${r.lease}\u0000${r.accountId}\u0000${r.keyId}\u0000${r.period}\u0000${r.prepaid}\u0000${r.accountCapNanos !== null}\u0000${r.keyCapNanos !== null}`;
+}
+
+/** Sums amounts per lease, so a batch moves each lease row once. */
+class LeaseMoves {
+  private readonly moves = new Map<string, { r: Reservation; delta: number }>();
+  add(r: Reservation, delta: number): void {
+    if (r.lease === undefined || delta === 0) return;
+    const k = leaseKey(r);
+    const m = this.moves.get(k);
+    if (m) m.delta += delta;
+    else this.moves.set(k, { r, delta });
+  }
+  values() {
+    return this.moves.values();
+  }
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, number[]> {
@@ -65,10 +99,38 @@ function billingQueries(db: Kysely<Database>) {
     recordSpend: prepareQuery<[string, string, number, number]>(db, 4, (d, scope, period, cost, held) =>
       d.insertInto('spend').values({ scope, period, spent_nanos: cost, reserved_nanos: sql`0 - ${held}` })
         .onConflict((oc) => oc.columns(['scope', 'period']).doUpdateSet({ spent_nanos: sql`spend.spent_nanos + ${cost}`, reserved_nanos: sql`spend.reserved_nanos - ${held}` }))),
+    /** Moves a lease's outstanding amount (positive: taken; negative: used or given back). */
+    moveLease: prepareQuery<[string, string, string, string, number, number, number, number]>(db, 8, (d, holder, account, key, period, prepaid, accountCapped, keyCapped, delta) =>
+      d.insertInto('credit_leases').values({ holder, account_id: account, key_id: key, period, prepaid, account_capped: accountCapped, key_capped: keyCapped, outstanding_nanos: delta })
+        .onConflict((oc) => oc.columns(['holder', 'account_id', 'key_id', 'period', 'prepaid', 'account_capped', 'key_capped'])
+          .doUpdateSet({ outstanding_nanos: sql`credit_leases.outstanding_nanos + ${delta}` }))),
     ledgerRow: prepareQuery<LedgerRow[typeof LEDGER_COLUMNS[number]][]>(db, LEDGER_COLUMNS.length, (d, ...v) =>
       d.insertInto('ledger').values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[i]])) as unknown as LedgerRow)
         .onConflict((oc) => oc.column('request_id').doNothing())),
   };
+}
+
+/** Balance and spend changes summed per account and scope, so a batch moves each row once. */
+class MoneyMoves {
+  readonly credits = new Map<string, number>();
+  readonly spend = new Map<string, { scope: string; period: string; cost: number; held: number }>();
+
+  /** `held` was reserved for what really cost `cost`: the difference goes back. */
+  add(r: Reservation, held: number, cost: number): void {
+    // Charged whenever the account is prepaid now, even if the cached view at admission said
+    // postpaid: the database, not the cache, decides who pays.
+    this.credits.set(r.accountId, (this.credits.get(r.accountId) ?? 0) + (r.prepaid ? held : 0) - cost);
+    this.addSpend(`account:${r.accountId}`, r.period, cost, r.accountCapNanos !== null ? held : 0);
+    this.addSpend(`key:${r.keyId}`, r.period, cost, r.keyCapNanos !== null ? held : 0);
+  }
+
+  private addSpend(scope: string, period: string, cost: number, held: number): void {
+    const k = `${scope}\u0000${period}`;
+    const s = this.spend.get(k) ?? { scope, period, cost: 0, held: 0 };
+    s.cost += cost;
+    s.held += held;
+    this.spend.set(k, s);
+  }
 }
 
 export class BillingRepo {
@@ -129,8 +191,72 @@ export class BillingRepo {
         }
         for (const i of indexes) out[i] = await this.reserveOne(trx, batch[i]!);
       }
+      const leases = new LeaseMoves();
+      batch.forEach((r, i) => out[i] === 'ok' && leases.add(r, r.amountNanos));
+      await this.moveLeases(trx, leases);
       return out;
     });
+  }
+
+  private async moveLeases(trx: Trx, leases: LeaseMoves): Promise<void> {
+    for (const { r, delta } of leases.values()) {
+      await this.q.moveLease.run(trx, r.lease!, r.accountId, r.keyId, r.period, Number(r.prepaid), Number(r.accountCapNanos !== null), Number(r.keyCapNanos !== null), delta);
+    }
+  }
+
+  /**
+   * Gives held room back: credits to a prepaid balance, room under the caps, and the lease's
+   * outstanding amount, as a request that cost nothing would.
+   */
+  async release(items: Release[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const money = new MoneyMoves();
+      const leases = new LeaseMoves();
+      for (const { reservation: r, amountNanos } of items) {
+        money.add(r, amountNanos, 0);
+        leases.add(r, -amountNanos);
+      }
+      await this.applyMoney(trx, money);
+      await this.moveLeases(trx, leases);
+    });
+  }
+
+  /** Leases whose holder starts with `prefix` (one gateway instance's processes). */
+  async leasesOf(prefix: string): Promise<LeaseRow[]> {
+    const rows = await this.db.selectFrom('credit_leases').selectAll().where('holder', 'like', `${prefix}%`).execute();
+    return rows.map((row) => ({
+      holder: row.holder,
+      outstandingNanos: Number(row.outstanding_nanos),
+      reservation: {
+        accountId: row.account_id,
+        keyId: row.key_id,
+        period: row.period,
+        amountNanos: 0,
+        prepaid: row.prepaid === 1,
+        // Only whether a cap was held matters for giving room back; 0 stands for "some cap".
+        accountCapNanos: row.account_capped === 1 ? 0 : null,
+        keyCapNanos: row.key_capped === 1 ? 0 : null,
+        lease: row.holder,
+      },
+    }));
+  }
+
+  /** Prepaid credit of an account held in leases, by every holder. */
+  async leased(accountId: string): Promise<number> {
+    const row = await this.db.selectFrom('credit_leases').select(sql<string | number>`coalesce(sum(outstanding_nanos), 0)`.as('n'))
+      .where('account_id', '=', accountId).where('prepaid', '=', 1).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Drops a holder's lease rows that hold nothing any more. */
+  async dropEmptyLeases(holder: string): Promise<void> {
+    await this.db.deleteFrom('credit_leases').where('holder', '=', holder).where('outstanding_nanos', '=', 0).execute();
+  }
+
+  private async applyMoney(trx: Trx, money: MoneyMoves): Promise<void> {
+    for (const [accountId, delta] of money.credits) if (delta !== 0) await this.q.addCredits.run(trx, delta, accountId);
+    for (const s of money.spend.values()) await this.q.recordSpend.run(trx, s.scope, s.period, s.cost, s.held);
   }
 
   /**
@@ -140,27 +266,17 @@ export class BillingRepo {
   async settle(batch: Settlement[]): Promise<void> {
     const createdAt = new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
-      const credits = new Map<string, number>();
-      const spend = new Map<string, { scope: string; period: string; cost: number; held: number }>();
-      const addSpend = (scope: string, period: string, cost: number, held: number) => {
-        const k = `${scope}\u0000${period}`;
-        const s = spend.get(k) ?? { scope, period, cost: 0, held: 0 };
-        s.cost += cost;
-        s.held += held;
-        spend.set(k, s);
-      };
+      const money = new MoneyMoves();
+      const leases = new LeaseMoves();
       for (const { reservation: r, costNanos, ledger } of batch) {
         const row: LedgerRow = { ...ledger, cost_nanos: costNanos, created_at: createdAt };
         if ((await this.q.ledgerRow.affected(trx, ...LEDGER_COLUMNS.map((c) => row[c]))) === 0) continue;
         const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
-        // Charged whenever the account is prepaid now, even if the cached view at admission said
-        // postpaid: the database, not the cache, decides who pays.
-        credits.set(r.accountId, (credits.get(r.accountId) ?? 0) + (r.prepaid ? held : 0) - costNanos);
-        addSpend(`account:${r.accountId}`, r.period, costNanos, r.accountCapNanos !== null ? held : 0);
-        addSpend(`key:${r.keyId}`, r.period, costNanos, r.keyCapNanos !== null ? held : 0);
+        money.add(r, held, costNanos);
+        leases.add(r, -held);
       }
-      for (const [accountId, delta] of credits) if (delta !== 0) await this.q.addCredits.run(trx, delta, accountId);
-      for (const s of spend.values()) await this.q.recordSpend.run(trx, s.scope, s.period, s.cost, s.held);
+      await this.applyMoney(trx, money);
+      await this.moveLeases(trx, leases);
     });
   }
 

@@ -60,6 +60,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ledger_key_time').on('ledger').columns(['key_id', 'created_at']).execute();
     },
   },
+  '0002_credit_leases': {
+    // Credit a gateway process holds for requests it admits without a database round trip (see
+    // billing/credit-leases.ts). Rows name their holder so a restarted gateway can give back
+    // what a crashed one held.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('credit_leases')
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('period', 'text', (c) => c.notNull())
+        .addColumn('prepaid', 'integer', (c) => c.notNull())
+        .addColumn('account_capped', 'integer', (c) => c.notNull())
+        .addColumn('key_capped', 'integer', (c) => c.notNull())
+        .addColumn('outstanding_nanos', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('credit_leases_pk', ['holder', 'account_id', 'key_id', 'period', 'prepaid', 'account_capped', 'key_capped'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

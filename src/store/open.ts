@@ -1,11 +1,11 @@
 // Opens the store named by the config's `store` URL and applies migrations.
 // `sqlite://PATH` (or `sqlite::memory:`), `postgres://user@host:port/db[?schema=NAME]`.
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import Sqlite from 'libsql';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { resolve } from 'node:path';
 import type { Database } from './tables.js';
 import { Store } from './store.js';
-import { cachePreparedStatements } from './statement-cache.js';
+import { openSqliteKysely } from './sqlite-database.js';
+import { WorkerBilling } from './worker-billing.js';
 
 /** `sqlite://./sluice.db` → absolute path; `sqlite::memory:` → `:memory:`. */
 export function sqlitePath(url: string): string {
@@ -14,11 +14,13 @@ export function sqlitePath(url: string): string {
 }
 
 async function openSqlite(url: string): Promise<Store> {
-  const database = cachePreparedStatements(new Sqlite(sqlitePath(url)));
-  // WAL: readers do not block the writer; a committed transaction is in the OS's hands at once,
-  // so it survives a SIGKILL of the gateway (synchronous=NORMAL trades only power-loss safety).
-  database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
-  return new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }), 'sqlite');
+  const path = sqlitePath(url);
+  const store = new Store(openSqliteKysely(path), 'sqlite');
+  await store.migrate();
+  // A file can be opened twice: billing moves to its own thread (see billing-worker.ts). An
+  // in-memory database exists only on its one connection, so its billing stays here.
+  if (path !== ':memory:') store.billing = new WorkerBilling(path);
+  return store;
 }
 
 async function openPostgres(url: string): Promise<Store> {
@@ -39,10 +41,9 @@ async function openPostgres(url: string): Promise<Store> {
 }
 
 export async function openStore(url: string): Promise<Store> {
-  let store: Store;
-  if (url.startsWith('sqlite:')) store = await openSqlite(url);
-  else if (/^postgres(ql)?:\/\//.test(url)) store = await openPostgres(url);
-  else throw new Error(`store ${url.split(':')[0]}: not supported (sqlite://PATH or postgres://…)`);
+  if (url.startsWith('sqlite:')) return openSqlite(url);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`store ${url.split(':')[0]}: not supported (sqlite://PATH or postgres://…)`);
+  const store = await openPostgres(url);
   await store.migrate();
   return store;
 }

@@ -6,6 +6,7 @@ import { migrationProvider } from './migrations.js';
 import { AccountsRepo } from './accounts-repo.js';
 import { KeysRepo } from './keys-repo.js';
 import { BillingRepo } from './billing-repo.js';
+import type { BillingStore } from './billing-store.js';
 import { UsageRepo } from './usage-repo.js';
 
 export type { Account, NewAccount, AccountPatch } from './accounts-repo.js';
@@ -14,7 +15,8 @@ export type { ApiKeyRecord, NewApiKey, Priority } from './keys-repo.js';
 export class Store {
   readonly accounts: AccountsRepo;
   readonly keys: KeysRepo;
-  readonly billing: BillingRepo;
+  /** Set after opening when billing runs elsewhere (an SQLite file's billing worker). */
+  billing: BillingStore;
   readonly usage: UsageRepo;
 
   constructor(readonly db: Kysely<Database>, readonly backend: 'sqlite' | 'postgres', private readonly migrationSchema?: string) {
@@ -38,6 +40,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.billing.close?.();
     await this.db.destroy();
   }
 }

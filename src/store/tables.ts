@@ -54,9 +54,23 @@ export interface LedgerTable {
   created_at: string;
 }
 
+/** Credit and cap room a gateway process took in advance and has not yet used or given back. */
+export interface CreditLeasesTable {
+  /** `<instance>:<pid>:<boot>`: which process holds it (billing/lease-holder.ts). */
+  holder: string;
+  account_id: string;
+  key_id: string;
+  period: string;
+  prepaid: number;
+  account_capped: number;
+  key_capped: number;
+  outstanding_nanos: number | string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   spend: SpendTable;
   ledger: LedgerTable;
+  credit_leases: CreditLeasesTable;
 }

@@ -134,6 +134,34 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.equal((await store.accounts.get('race'))!.creditsNanos, 0);
     });
 
+    test('credit leases: taken with a reservation, used by settlements, given back, counted in the balance', async () => {
+      await store.accounts.create({ id: 'lease', creditsNanos: 10_000, monthlyCapNanos: 50_000 });
+      const holder = 'aaaaaaaaaaaaaaaa:1:b00t';
+      const r = reservation({ accountId: 'lease', keyId: 'kl', prepaid: true, accountCapNanos: 50_000, amountNanos: 3_000, lease: holder });
+      assert.deepEqual(await store.billing.reserve([r, { ...r, amountNanos: 1_000 }]), ['ok', 'ok']);
+      const lease = () => store.billing.leasesOf('aaaaaaaaaaaaaaaa:').then((l) => l.map((x) => x.outstandingNanos));
+      assert.deepEqual(await lease(), [4_000]);
+      assert.equal((await store.accounts.get('lease'))!.creditsNanos, 6_000, 'the lease is taken out of the balance');
+      assert.equal(await store.billing.leased('lease'), 4_000, 'but still counted as the account\'s money');
+      // A request held 1000 and cost 700: the row settles 700 against the lease; 300 stays in it.
+      await store.billing.settle([{ reservation: { ...r, amountNanos: 700 }, costNanos: 700, ledger: ledgerRow('req_lease_1', 'lease', 'kl') }]);
+      assert.deepEqual(await lease(), [3_300]);
+      assert.equal((await store.accounts.get('lease'))!.creditsNanos, 6_000);
+      assert.equal(await store.billing.spent('account:lease', PERIOD), 700);
+      // A cost above what was held: the excess is charged to the balance directly.
+      await store.billing.settle([{ reservation: { ...r, amountNanos: 300 }, costNanos: 500, ledger: ledgerRow('req_lease_2', 'lease', 'kl') }]);
+      assert.deepEqual(await lease(), [3_000]);
+      assert.equal((await store.accounts.get('lease'))!.creditsNanos, 5_800);
+      await store.billing.release([{ reservation: r, amountNanos: 3_000 }]);
+      assert.deepEqual(await lease(), [0]);
+      assert.equal((await store.accounts.get('lease'))!.creditsNanos, 8_800, '10000 - 700 - 500');
+      // The cap's held room went back with it: only what was spent counts against it.
+      assert.deepEqual(await store.billing.reserve([{ ...r, amountNanos: 50_000 - 1_200, lease: undefined }]), ['insufficient_credits']);
+      assert.deepEqual(await store.billing.reserve([{ ...r, prepaid: false, amountNanos: 50_000 - 1_200, lease: undefined }]), ['ok']);
+      await store.billing.dropEmptyLeases(holder);
+      assert.deepEqual(await lease(), []);
+    });
+
     test('usage: totals and per-day rows, filtered', async () => {
       await store.accounts.create({ id: 'u1' });
       const r = reservation({ accountId: 'u1', keyId: 'ku1' });
