@@ -31,7 +31,7 @@ export class Billing {
   private applyTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   /** Batches the database refused (it was down): retried with the next apply, files kept till then. */
-  private readonly unapplied: Array<{ batch: Settlement[]; done: () => void }> = [];
+  private readonly unapplied: Array<{ batch: Settlement[]; text: string; done: () => void }> = [];
 
   constructor(private readonly store: Store, private readonly logger: Logger, journalDir: string) {
     this.reserveQueue = new GroupCommit((batch) => store.billing.reserve(batch));
@@ -156,7 +156,7 @@ export class Billing {
       while (this.unapplied.length > 0) {
         const next = this.unapplied[0]!;
         try {
-          if (next.batch.length > 0) await this.store.billing.settle(next.batch);
+          if (next.batch.length > 0) await this.store.billing.settle(next.batch, next.text);
         } catch (err) {
           // Still safe in its journal file; the next apply (or the next start) tries again.
           this.logger.error({ err, rows: next.batch.length }, 'ledger apply failed; kept in the journal');

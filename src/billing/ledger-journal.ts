@@ -26,6 +26,8 @@ export class LedgerJournal {
   private fd: number;
   private file: string;
   private pending: Settlement[] = [];
+  /** The pending settlements as written: JSON lines, handed over with them (see rotate). */
+  private pendingText = '';
   /** Appended this turn, not yet written: their lines, and the callers waiting on the write. */
   private unwritten: Settlement[] = [];
   private lines = '';
@@ -74,6 +76,7 @@ export class LedgerJournal {
       return;
     }
     for (const s of written) this.pending.push(s);
+    this.pendingText += lines;
     for (const w of waiters) w.resolve();
   }
 
@@ -82,10 +85,15 @@ export class LedgerJournal {
     return this.pending.length + this.unwritten.length;
   }
 
-  /** Hands over what is pending and starts a new file; `done()` deletes the old one once committed. */
-  rotate(): { batch: Settlement[]; done: () => void } {
+  /**
+   * Hands over what is pending, also as its JSON lines (a worker thread takes the text more
+   * cheaply than the objects), and starts a new file; `done()` deletes the old one once committed.
+   */
+  rotate(): { batch: Settlement[]; text: string; done: () => void } {
     this.write(); // what was appended this turn belongs to the file being handed over
     const batch = this.pending;
+    const text = this.pendingText;
+    this.pendingText = '';
     const oldFd = this.fd;
     const oldFile = this.file;
     this.pending = [];
@@ -93,6 +101,7 @@ export class LedgerJournal {
     this.fd = openSync(this.file, 'a');
     return {
       batch,
+      text,
       done: () => {
         closeSync(oldFd);
         unlinkSync(oldFile);
@@ -107,6 +116,19 @@ export class LedgerJournal {
     if (this.pending.length === 0 && existsSync(this.file)) unlinkSync(this.file);
   }
 
+  /** Settlements of JSON lines; a line cut short by a crash was never acknowledged: skipped. */
+  static parseLines(text: string, into: Settlement[] = []): Settlement[] {
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        into.push(JSON.parse(line) as Settlement);
+      } catch {
+        continue;
+      }
+    }
+    return into;
+  }
+
   /** Journals of processes that are gone: their settlements, and a way to delete the files after. */
   static orphans(dir: string): { batch: Settlement[]; done: () => void } {
     if (!existsSync(dir)) return { batch: [], done: () => {} };
@@ -118,17 +140,7 @@ export class LedgerJournal {
       return gone(Number(m[1]), boot?.slice(0, BOOT.length));
     });
     const batch: Settlement[] = [];
-    for (const f of files) {
-      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-        // A line cut short by the crash was never acknowledged to its client: skip it.
-        if (line.trim() === '') continue;
-        try {
-          batch.push(JSON.parse(line) as Settlement);
-        } catch {
-          continue;
-        }
-      }
-    }
+    for (const f of files) LedgerJournal.parseLines(readFileSync(join(dir, f), 'utf8'), batch);
     return { batch, done: () => files.forEach((f) => unlinkSync(join(dir, f))) };
   }
 }

@@ -5,7 +5,8 @@ import type { LeaseRow, Release, Reservation, ReserveOutcome, Settlement } from 
 
 export interface BillingStore {
   reserve(batch: Reservation[]): Promise<ReserveOutcome[]>;
-  settle(batch: Settlement[]): Promise<void>;
+  /** `journalText`: the same settlements as JSON lines, when the caller has them. */
+  settle(batch: Settlement[], journalText?: string): Promise<void>;
   release(items: Release[]): Promise<void>;
   leasesOf(holderPrefix: string): Promise<LeaseRow[]>;
   dropEmptyLeases(holder: string): Promise<void>;

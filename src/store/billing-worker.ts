@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BillingRepo } from './billing-repo.js';
 import { openSqliteKysely } from './sqlite-database.js';
+import { LedgerJournal } from '../billing/ledger-journal.js';
 import type { BillingCall, BillingReply } from './worker-billing.js';
 
 const db = openSqliteKysely((workerData as { path: string }).path);
@@ -17,6 +18,8 @@ async function answer(call: BillingCall): Promise<unknown> {
       return repo.reserve(call.batch);
     case 'settle':
       return repo.settle(call.batch);
+    case 'settleJournal':
+      return repo.settle(LedgerJournal.parseLines(call.text));
     case 'release':
       return repo.release(call.items);
     case 'leasesOf':

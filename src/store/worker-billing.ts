@@ -8,6 +8,7 @@ import type { BillingStore } from './billing-store.js';
 export type BillingCall =
   | { id: number; op: 'reserve'; batch: Reservation[] }
   | { id: number; op: 'settle'; batch: Settlement[] }
+  | { id: number; op: 'settleJournal'; text: string }
   | { id: number; op: 'release'; items: Release[] }
   | { id: number; op: 'leasesOf'; prefix: string }
   | { id: number; op: 'dropEmptyLeases'; holder: string }
@@ -63,8 +64,9 @@ export class WorkerBilling implements BillingStore {
     return this.call({ op: 'reserve', batch });
   }
 
-  settle(batch: Settlement[]): Promise<void> {
-    return this.call({ op: 'settle', batch });
+  settle(batch: Settlement[], journalText?: string): Promise<void> {
+    // One string crosses to the worker far more cheaply than the objects it describes.
+    return journalText !== undefined ? this.call({ op: 'settleJournal', text: journalText }) : this.call({ op: 'settle', batch });
   }
 
   release(items: Release[]): Promise<void> {
