@@ -179,7 +179,6 @@ export class Billing {
   async flush(): Promise<void> {
     await this.reserveQueue.idle();
     await this.leases.giveBack();
-    await this.reserveQueue.idle();
     while (this.journal.size > 0 || this.applying) await this.apply();
   }
 

@@ -9,7 +9,7 @@
 // balances, and at shutdown; a crashed process's leases are given back by the next start
 // (Billing.recover). Near a limit a top-up is refused: the lease then reserves exactly each
 // request's cost, as if there were no lease, for LEAN_MS.
-import type { Release, Reservation, ReserveOutcome } from '../store/billing-repo.js';
+import { reservationGroup, type Release, type Reservation, type ReserveOutcome } from '../store/billing-repo.js';
 
 /** Requests a top-up is sized for. */
 const LEASE_REQUESTS = 32;
@@ -31,10 +31,6 @@ interface Lease {
 export type ReserveFn = (r: Reservation) => Promise<ReserveOutcome>;
 export type ReleaseFn = (items: Release[]) => Promise<void>;
 
-function groupKey(r: Reservation): string {
-  return `${r.accountId}\u0000${r.keyId}\u0000${r.period}\u0000${r.prepaid}\u0000${r.accountCapNanos}\u0000${r.keyCapNanos}`;
-}
-
 export class CreditLeases {
   private readonly leases = new Map<string, Lease>();
   private readonly sweeper: NodeJS.Timeout;
@@ -44,15 +40,20 @@ export class CreditLeases {
     this.sweeper.unref();
   }
 
-  /** Holds `r.amountNanos` for one request: from the lease when it covers it, else reserved anew. */
-  async hold(r: Reservation, now = Date.now()): Promise<ReserveOutcome> {
-    const key = groupKey(r);
+  private leaseFor(r: Reservation, now: number): Lease {
+    const key = reservationGroup(r);
     let lease = this.leases.get(key);
     if (!lease) {
       lease = { spare: 0, group: { ...r, amountNanos: 0, lease: this.holder }, lastUsed: now, leanUntil: 0 };
       this.leases.set(key, lease);
     }
     lease.lastUsed = now;
+    return lease;
+  }
+
+  /** Holds `r.amountNanos` for one request: from the lease when it covers it, else reserved anew. */
+  async hold(r: Reservation, now = Date.now()): Promise<ReserveOutcome> {
+    const lease = this.leaseFor(r, now);
     if (lease.spare >= r.amountNanos) {
       lease.spare -= r.amountNanos;
       return 'ok';
@@ -76,11 +77,10 @@ export class CreditLeases {
    * Returns what the ledger row settles against the database's reservation (the rest of a cost
    * above `held` is charged directly).
    */
-  settle(r: Reservation, held: number, cost: number): number {
+  settle(r: Reservation, held: number, cost: number, now = Date.now()): number {
     const used = Math.min(held, cost);
-    const lease = this.leases.get(groupKey(r));
-    if (lease) lease.spare += held - used;
-    else void this.release([{ reservation: { ...r, lease: this.holder }, amountNanos: held - used }]).catch(() => {});
+    // A lease given back while this request ran is opened again: its spare goes back the usual way.
+    this.leaseFor(r, now).spare += held - used;
     return used;
   }
 
@@ -93,7 +93,13 @@ export class CreditLeases {
       lease.spare = 0;
       this.leases.delete(key);
     }
-    await this.release(items);
+    try {
+      await this.release(items);
+    } catch (err) {
+      // Not given back (the database is down): the spare stays here, to be given back next time.
+      for (const { reservation, amountNanos } of items) this.leaseFor(reservation, Date.now()).spare += amountNanos;
+      throw err;
+    }
   }
 
   stop(): void {

@@ -1,13 +1,14 @@
 // The ledger's write-ahead journal. A settled request is appended here before its response's last
-// byte is sent, and written to the database a moment later in large batches. Appends made in
-// one turn of the event loop share one write(2) at the end of the turn (setImmediate), so a busy
-// gateway pays one system call per turn instead of one per request. A write(2) lands in the kernel's page cache, so it survives the gateway
-// being SIGKILLed; on the next start every journal left by a dead process is replayed, and the
-// database applies each row exactly once (the ledger's request id is its primary key).
+// byte is sent, and written to the database a moment later in large batches. Appends made in one
+// turn of the event loop share one write(2) at the end of the turn (setImmediate), so a busy
+// gateway pays one system call per turn instead of one per request. A write(2) lands in the
+// kernel's page cache, so it survives the gateway being SIGKILLed; on the next start every journal
+// left by a dead process is replayed, and the database applies each row exactly once (the
+// ledger's request id is its primary key).
 //
 // Files: <dir>/<pid>-<boot>-<seq>.journal, one JSON settlement per line (process-identity.ts says
-// why the boot id). A flush starts a new file and
-// deletes the old one once its rows are committed, so a journal never grows past one batch.
+// why the boot id). A flush starts a new file and deletes the old one once its rows are
+// committed, so a journal never grows past one batch.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 /** This process start. */
 export const BOOT = randomBytes(4).toString('hex');
 
-export function alive(pid: number): boolean {
+function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -26,7 +26,7 @@ export interface Release {
   amountNanos: number;
 }
 
-/** A lease row of a holder, as `orphanLeases` finds it. */
+/** A lease row of a holder, as `leasesOf` finds it. */
 export interface LeaseRow {
   holder: string;
   reservation: Reservation;
@@ -47,7 +47,8 @@ type LedgerRow = LedgerTable;
 
 const LEDGER_COLUMNS = ['request_id', 'account_id', 'key_id', 'model', 'deployment', 'endpoint', 'status', 'error_code', 'input_tokens', 'output_tokens', 'cost_nanos', 'started_at', 'duration_ms', 'first_byte_ms', 'created_at'] as const;
 
-function reservationGroup(r: Reservation): string {
+/** Reservations that share account, key, period and limits: one group, one lease. */
+export function reservationGroup(r: Reservation): string {
   return `${r.accountId}\u0000${r.keyId}\u0000${r.period}\u0000${r.prepaid}\u0000${r.accountCapNanos}\u0000${r.keyCapNanos}`;
 }
 
