@@ -6,26 +6,41 @@
 // left by a dead process is replayed, and the database applies each row exactly once (the
 // ledger's request id is its primary key).
 //
-// Files: <dir>/<pid>-<boot>-<seq>.journal, one JSON settlement per line (process-identity.ts says
-// why the boot id). A flush starts a new file and deletes the old one once its rows are
-// committed, so a journal never grows past one batch.
+// Files: <dir>/<pid>-<boot>-<seq>.journal, one settlement per line (settlement-line.ts;
+// process-identity.ts says why the boot id). A hand-over to the database that finds the file
+// older than ROTATE_MS starts a new one; a file is deleted once it is no longer written and all
+// its rows are committed. Rows committed but still in a file are harmless: a replay applies each
+// request id once. So a journal holds about a second of rows, and files are not opened and
+// deleted at every batch.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Settlement } from '../store/billing-repo.js';
+import { decodeSettlement, encodeSettlement } from './settlement-line.js';
 import { BOOT, gone } from './process-identity.js';
 
 /** pid, the writer's boot id (absent in files of older versions), sequence. */
 const NAME = /^(\d+)-(?:([0-9a-f]+)-)?(\d+)\.journal$/;
 /** Journals open in this process, by their boot id: never orphans while it runs. */
 const openHere = new Set<string>();
+/** A journal file is written for about this long before the next one starts. */
+const ROTATE_MS = 1_000;
+
+interface JournalFile {
+  path: string;
+  fd: number;
+  openedAt: number;
+  /** Batches handed over from it and not yet committed. */
+  uncommitted: number;
+  /** No longer written: deleted once `uncommitted` is 0. */
+  retired: boolean;
+}
 
 export class LedgerJournal {
   private seq = 0;
   /** This process's boot id, plus a suffix per journal so two gateways in one process never collide. */
   private readonly boot = `${BOOT}${randomBytes(2).toString('hex')}`;
-  private fd: number;
-  private file: string;
+  private file: JournalFile;
   private pending: Settlement[] = [];
   /** The pending settlements as written: JSON lines, handed over with them (see rotate). */
   private pendingText = '';
@@ -39,16 +54,23 @@ export class LedgerJournal {
     mkdirSync(dir, { recursive: true });
     openHere.add(this.boot);
     this.file = this.nextFile();
-    this.fd = openSync(this.file, 'a');
   }
 
-  private nextFile(): string {
-    return join(this.dir, `${process.pid}-${this.boot}-${++this.seq}.journal`);
+  private nextFile(): JournalFile {
+    const path = join(this.dir, `${process.pid}-${this.boot}-${++this.seq}.journal`);
+    return { path, fd: openSync(path, 'a'), openedAt: Date.now(), uncommitted: 0, retired: false };
+  }
+
+  /** Deletes a file nobody writes to and whose rows are all committed. */
+  private static dispose(file: JournalFile): void {
+    if (!file.retired || file.uncommitted > 0) return;
+    closeSync(file.fd);
+    unlinkSync(file.path);
   }
 
   /** Resolves once the settlement is durable against a crash of this process. */
   append(s: Settlement): Promise<void> {
-    this.lines += `${JSON.stringify(s)}\n`;
+    this.lines += `${encodeSettlement(s)}\n`;
     this.unwritten.push(s);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
@@ -71,7 +93,7 @@ export class LedgerJournal {
     this.lines = '';
     try {
       const bytes = Buffer.from(lines);
-      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at);
     } catch (err) {
       for (const w of waiters) w.reject(err);
       return;
@@ -87,42 +109,46 @@ export class LedgerJournal {
   }
 
   /**
-   * Hands over what is pending, also as its JSON lines (a worker thread takes the text more
-   * cheaply than the objects), and starts a new file; `done()` deletes the old one once committed.
+   * Hands over what is pending, also as its journal lines (a worker thread takes the text more
+   * cheaply than the objects); `done()` once they are committed lets their file go.
    */
   rotate(): { batch: Settlement[]; text: string; done: () => void } {
-    this.write(); // what was appended this turn belongs to the file being handed over
+    this.write(); // what was appended this turn belongs to this hand-over
     const batch = this.pending;
     const text = this.pendingText;
     this.pendingText = '';
-    const oldFd = this.fd;
-    const oldFile = this.file;
     this.pending = [];
-    this.file = this.nextFile();
-    this.fd = openSync(this.file, 'a');
+    const file = this.file;
+    file.uncommitted++;
+    if (Date.now() - file.openedAt >= ROTATE_MS) {
+      file.retired = true;
+      this.file = this.nextFile();
+    }
     return {
       batch,
       text,
       done: () => {
-        closeSync(oldFd);
-        unlinkSync(oldFile);
+        file.uncommitted--;
+        LedgerJournal.dispose(file);
       },
     };
   }
 
+  /** Closes the journal; its file goes if all its rows were committed (flush first). */
   close(): void {
     this.write();
     openHere.delete(this.boot);
-    closeSync(this.fd);
-    if (this.pending.length === 0 && existsSync(this.file)) unlinkSync(this.file);
+    this.file.retired = true;
+    if (this.pending.length === 0) LedgerJournal.dispose(this.file);
+    else closeSync(this.file.fd);
   }
 
-  /** Settlements of JSON lines; a line cut short by a crash was never acknowledged: skipped. */
+  /** Settlements of journal lines; a line cut short by a crash was never acknowledged: skipped. */
   static parseLines(text: string, into: Settlement[] = []): Settlement[] {
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
-        into.push(JSON.parse(line) as Settlement);
+        into.push(decodeSettlement(line));
       } catch {
         continue;
       }

@@ -22,7 +22,9 @@ function cachedIsoTime(): () => string {
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  // Lines are gathered up to 4 KiB per write(2) and flushed at least every 250 ms, and at exit:
+  // one system call per request was a measurable part of the request path's cost.
+  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
   return pino({
     level,
     base: { service: 'sluice' },

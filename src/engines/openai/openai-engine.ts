@@ -1,7 +1,8 @@
 // Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, hosted providers) over an undici
-// keep-alive pool. Streams pass through event by event without re-parsing JSON; only the model
-// name is rewritten and the usage event (always requested upstream) is read.
+// keep-alive pool (exchange.ts). Streams pass through event by event without re-serializing JSON;
+// only the model name is rewritten and the usage event (always requested upstream) is read.
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { exchange, type BufferedResponse, type StreamingResponse } from './exchange.js';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -10,6 +11,9 @@ import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
+
+/** Payloads parsed and not yet taken by the client's writer, past which the upstream pauses. */
+const HIGH_WATER = 256;
 
 const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
@@ -63,26 +67,33 @@ export class OpenAIEngine implements Engine {
   }
 
   private upstreamBody(call: EngineCall, stream: boolean): string {
+    // The client's own bytes go up unchanged when nothing in them needs to change: they are the
+    // JSON that was just validated, and re-serializing them costs as much as parsing did.
+    const needsUsage = stream && !call.clientWantsUsage;
+    if (call.rawBody !== undefined && !this.deployment.upstreamModel && !needsUsage) return call.rawBody;
     const body: Record<string, unknown> = { ...call.body };
     if (this.deployment.upstreamModel) body.model = this.deployment.upstreamModel;
     if (stream) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
     return JSON.stringify(body);
   }
 
-  private async send(call: EngineCall, stream: boolean): Promise<Dispatcher.ResponseData> {
+  private options(call: EngineCall, stream: boolean): Dispatcher.DispatchOptions {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': call.requestId };
     if (stream) headers.accept = 'text/event-stream';
     if (this.authorization) headers.authorization = this.authorization;
     if (call.fault && this.deployment.faultHeader) headers[FAULT_HEADER] = call.fault;
-    let res: Dispatcher.ResponseData;
+    return { path: this.basePath + PATHS[call.endpoint], method: 'POST', headers, body: this.upstreamBody(call, stream) };
+  }
+
+  private async send(call: EngineCall, stream: boolean): Promise<BufferedResponse | StreamingResponse> {
+    let res: BufferedResponse | StreamingResponse;
     try {
-      res = await this.pool.request({ path: this.basePath + PATHS[call.endpoint], method: 'POST', headers, body: this.upstreamBody(call, stream), signal: call.signal });
+      res = stream ? await exchange(this.pool, this.options(call, true), call.signal, true) : await exchange(this.pool, this.options(call, false), call.signal, false);
     } catch (err) {
       throw connectionError(err, call.signal);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    const raw = await res.body.text().catch(() => '');
-    throw errorFromUpstreamStatus(res.statusCode, raw, res.headers['retry-after']);
+    throw errorFromUpstreamStatus(res.statusCode, (res as BufferedResponse).body, res.headers['retry-after']);
   }
 
   private rewriteModel(json: string, clientModel: string): string {
@@ -92,13 +103,7 @@ export class OpenAIEngine implements Engine {
   }
 
   async json(call: EngineCall): Promise<JsonAnswer> {
-    const res = await this.send(call, false);
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw connectionError(err, call.signal);
-    }
+    const text = ((await this.send(call, false)) as BufferedResponse).body;
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -123,8 +128,9 @@ export class OpenAIEngine implements Engine {
   async stream(call: EngineCall): Promise<StreamAnswer> {
     const res = await this.send(call, true);
     const contentType = String(res.headers['content-type'] ?? '');
-    if (!contentType.includes('text/event-stream')) {
-      const raw = await res.body.text().catch(() => '');
+    if (!('attach' in res) || !contentType.includes('text/event-stream')) {
+      if ('attach' in res) res.abort();
+      const raw = 'body' in res ? res.body : '';
       throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: raw.slice(0, 4096) });
     }
     let usage: Usage | undefined;
@@ -147,43 +153,80 @@ export class OpenAIEngine implements Engine {
       return self.rewriteModel(data, clientModel);
     }
 
-    async function* events(): AsyncGenerator<string[]> {
-      const queue: EventSourceMessage[] = [];
-      const parser = createParser({ onEvent: (e) => queue.push(e) });
-      const decoder = new TextDecoder();
-      let done = false;
-      try {
-        for await (const chunk of res.body) {
-          parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
-          const batch: string[] = [];
-          let failure: unknown;
-          for (const event of queue) {
-            if (event.data === '[DONE]') {
-              done = true;
-              break;
-            }
-            try {
-              const out = accept(event.data);
-              if (out !== undefined) batch.push(out);
-            } catch (err) {
-              failure = err;
-              break;
-            }
-          }
-          queue.length = 0;
-          // What arrived before a bad event still reaches the client, then the error does.
-          if (batch.length > 0) yield batch;
-          if (failure !== undefined) throw failure;
-          if (done) break;
+    // Chunks are parsed as they arrive (synchronously, in undici's callback); what they yield
+    // waits in `ready` for the consumer. Past HIGH_WATER waiting payloads the upstream pauses.
+    let ready: string[] = [];
+    let done = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const decoder = new TextDecoder();
+    const parser = createParser({
+      onEvent: (e: EventSourceMessage) => {
+        if (done || failure !== undefined) return;
+        if (e.data === '[DONE]') {
+          done = true;
+          return;
         }
-      } catch (err) {
-        throw err instanceof GatewayError ? err : connectionError(err, call.signal);
-      } finally {
-        if (!done) res.body.destroy();
-      }
-      if (!done) throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
-    }
-    return { events: events(), usage: () => usage };
+        try {
+          const out = accept(e.data);
+          if (out !== undefined) ready.push(out);
+        } catch (err) {
+          failure = err;
+        }
+      },
+    });
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    res.attach((chunk) => {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      notify();
+      return ready.length < HIGH_WATER && failure === undefined;
+    });
+    let ended = false;
+    res.ended.then(
+      () => {
+        ended = true;
+        notify();
+      },
+      (err: unknown) => {
+        if (failure === undefined && !done) failure = connectionError(err, call.signal);
+        ended = true;
+        notify();
+      },
+    );
+
+    const events: AsyncIterableIterator<string[]> = {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      async next(): Promise<IteratorResult<string[]>> {
+        for (;;) {
+          // What arrived before a bad event still reaches the client, then the error does.
+          if (ready.length > 0) {
+            const batch = ready;
+            ready = [];
+            if (failure === undefined) res.resume();
+            return { done: false, value: batch };
+          }
+          if (failure !== undefined) {
+            res.abort();
+            throw failure;
+          }
+          // After [DONE] the rest is ignored, and the connection stays in the pool.
+          if (done) return { done: true, value: undefined };
+          if (ended) throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+      async return(): Promise<IteratorResult<string[]>> {
+        if (!ended) res.abort();
+        return { done: true, value: undefined };
+      },
+    };
+    return { events, usage: () => usage };
   }
 
   async close(): Promise<void> {
