@@ -82,6 +82,16 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, number[]> {
   return groups;
 }
 
+/**
+ * Ledger rows inserted per statement in a batch's bulk: one statement instead of one per row cuts
+ * the per-row cost of a settlement batch by more than half (the rest go one by one).
+ */
+const LEDGER_CHUNK = 32;
+
+function ledgerValues(v: unknown[], at: number): LedgerRow {
+  return Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[at + i]])) as unknown as LedgerRow;
+}
+
 function billingQueries(db: Kysely<Database>) {
   return {
     takeCredits: prepareQuery<[number, string]>(db, 2, (d, amount, id) =>
@@ -105,9 +115,12 @@ function billingQueries(db: Kysely<Database>) {
       d.insertInto('credit_leases').values({ holder, account_id: account, key_id: key, period, prepaid, account_capped: accountCapped, key_capped: keyCapped, outstanding_nanos: delta })
         .onConflict((oc) => oc.columns(['holder', 'account_id', 'key_id', 'period', 'prepaid', 'account_capped', 'key_capped'])
           .doUpdateSet({ outstanding_nanos: sql`credit_leases.outstanding_nanos + ${delta}` }))),
+    /** LEDGER_CHUNK rows in one statement; answers the request ids that were new. */
+    ledgerRows: prepareQuery<LedgerRow[typeof LEDGER_COLUMNS[number]][]>(db, LEDGER_COLUMNS.length * LEDGER_CHUNK, (d, ...v) =>
+      d.insertInto('ledger').values(Array.from({ length: LEDGER_CHUNK }, (_, r) => ledgerValues(v, r * LEDGER_COLUMNS.length)))
+        .onConflict((oc) => oc.column('request_id').doNothing()).returning('request_id')),
     ledgerRow: prepareQuery<LedgerRow[typeof LEDGER_COLUMNS[number]][]>(db, LEDGER_COLUMNS.length, (d, ...v) =>
-      d.insertInto('ledger').values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, v[i]])) as unknown as LedgerRow)
-        .onConflict((oc) => oc.column('request_id').doNothing())),
+      d.insertInto('ledger').values(ledgerValues(v, 0)).onConflict((oc) => oc.column('request_id').doNothing())),
   };
 }
 
@@ -269,9 +282,23 @@ export class BillingRepo {
     await this.db.transaction().execute(async (trx) => {
       const money = new MoneyMoves();
       const leases = new LeaseMoves();
+      const values = (s: Settlement) => {
+        const row: LedgerRow = { ...s.ledger, cost_nanos: s.costNanos, created_at: createdAt };
+        return LEDGER_COLUMNS.map((c) => row[c]);
+      };
+      // Request ids new to the ledger; a replayed one is there already and moves no money again.
+      const added = new Set<string>();
+      let at = 0;
+      for (; at + LEDGER_CHUNK <= batch.length; at += LEDGER_CHUNK) {
+        const result = await this.q.ledgerRows.run(trx, ...batch.slice(at, at + LEDGER_CHUNK).flatMap(values));
+        for (const row of result.rows as Array<{ request_id: string }>) added.add(row.request_id);
+      }
+      for (const s of batch.slice(at)) {
+        if ((await this.q.ledgerRow.affected(trx, ...values(s))) === 1) added.add(s.ledger.request_id);
+      }
       for (const { reservation: r, costNanos, ledger } of batch) {
-        const row: LedgerRow = { ...ledger, cost_nanos: costNanos, created_at: createdAt };
-        if ((await this.q.ledgerRow.affected(trx, ...LEDGER_COLUMNS.map((c) => row[c]))) === 0) continue;
+        // delete: the same request id twice in one batch is charged once.
+        if (!added.delete(ledger.request_id)) continue;
         const held = BillingRepo.needsReservation(r) ? r.amountNanos : 0;
         money.add(r, held, costNanos);
         leases.add(r, -held);

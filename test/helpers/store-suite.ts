@@ -162,6 +162,25 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.deepEqual(await lease(), []);
     });
 
+    test('a large settlement batch: rows go in bulk, each request id is charged once, a replay charges nothing', async () => {
+      await store.accounts.create({ id: 'bulk', creditsNanos: 1_000_000 });
+      const r = reservation({ accountId: 'bulk', keyId: 'kb', prepaid: true, amountNanos: 100 });
+      assert.deepEqual(await store.billing.reserve([{ ...r, amountNanos: 70 * 100 }]), ['ok']);
+      const batch = Array.from({ length: 70 }, (_, i) => ({ reservation: r, costNanos: 60, ledger: ledgerRow(`req_bulk_${i}`, 'bulk', 'kb') }));
+      // The same request twice: once within one bulk statement, once across two (and a tail row).
+      batch.splice(10, 0, { ...batch[3]! });
+      batch.splice(40, 0, { ...batch[5]! });
+      batch.push({ ...batch[69]! });
+      await store.billing.settle(batch);
+      const charged = 1_000_000 - 70 * 60;
+      assert.equal((await store.accounts.get('bulk'))!.creditsNanos, charged);
+      assert.deepEqual((await store.usage.report({ account: 'bulk' })).totals, { requests: 70, inputTokens: 700, outputTokens: 1400, costNanos: 70 * 60 });
+      assert.equal(await store.billing.spent('key:kb', PERIOD), 70 * 60);
+      await store.billing.settle(batch);
+      assert.equal((await store.accounts.get('bulk'))!.creditsNanos, charged, 'a replayed batch moves no money');
+      assert.equal((await store.usage.report({ account: 'bulk' })).totals.requests, 70);
+    });
+
     test('usage: totals and per-day rows, filtered', async () => {
       await store.accounts.create({ id: 'u1' });
       const r = reservation({ accountId: 'u1', keyId: 'ku1' });
