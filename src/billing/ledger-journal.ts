@@ -34,6 +34,7 @@ interface JournalFile {
   uncommitted: number;
   /** No longer written: deleted once `uncommitted` is 0. */
   retired: boolean;
+  closed: boolean;
 }
 
 export class LedgerJournal {
@@ -49,6 +50,7 @@ export class LedgerJournal {
   private lines = '';
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private writeScheduled = false;
+  private closed = false;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -58,12 +60,13 @@ export class LedgerJournal {
 
   private nextFile(): JournalFile {
     const path = join(this.dir, `${process.pid}-${this.boot}-${++this.seq}.journal`);
-    return { path, fd: openSync(path, 'a'), openedAt: Date.now(), uncommitted: 0, retired: false };
+    return { path, fd: openSync(path, 'a'), openedAt: Date.now(), uncommitted: 0, retired: false, closed: false };
   }
 
   /** Deletes a file nobody writes to and whose rows are all committed. */
   private static dispose(file: JournalFile): void {
-    if (!file.retired || file.uncommitted > 0) return;
+    if (!file.retired || file.uncommitted > 0 || file.closed) return;
+    file.closed = true;
     closeSync(file.fd);
     unlinkSync(file.path);
   }
@@ -92,6 +95,9 @@ export class LedgerJournal {
     this.unwritten = [];
     this.lines = '';
     try {
+      // After close(), a late settlement fails as a write to a closed file always did, and never
+      // lands in a file that close() already deleted.
+      if (this.closed) throw new Error('the ledger journal is closed');
       const bytes = Buffer.from(lines);
       for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at);
     } catch (err) {
@@ -120,7 +126,7 @@ export class LedgerJournal {
     this.pending = [];
     const file = this.file;
     file.uncommitted++;
-    if (Date.now() - file.openedAt >= ROTATE_MS) {
+    if (!file.closed && Date.now() - file.openedAt >= ROTATE_MS) {
       file.retired = true;
       this.file = this.nextFile();
     }
@@ -137,10 +143,14 @@ export class LedgerJournal {
   /** Closes the journal; its file goes if all its rows were committed (flush first). */
   close(): void {
     this.write();
+    this.closed = true;
     openHere.delete(this.boot);
     this.file.retired = true;
     if (this.pending.length === 0) LedgerJournal.dispose(this.file);
-    else closeSync(this.file.fd);
+    else if (!this.file.closed) {
+      this.file.closed = true;
+      closeSync(this.file.fd); // its rows wait there for the next start's replay
+    }
   }
 
   /** Settlements of journal lines; a line cut short by a crash was never acknowledged: skipped. */

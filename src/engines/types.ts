@@ -1,6 +1,7 @@
 // What every engine adapter implements: a request out, a JSON answer or a stream of SSE data
 // payloads back, and every failure as a GatewayError from the catalog.
 import type { DeploymentConfig, FaultName, ModelConfig } from '../config/schema.js';
+import type { Cancellation } from '../server/cancellation.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
@@ -20,7 +21,7 @@ export interface EngineCall {
   deployment: DeploymentConfig;
   requestId: string;
   /** Aborted when the client goes away or a timeout fires: engines stop work promptly. */
-  signal: AbortSignal;
+  cancel: Cancellation;
   /** x-sluice-fault, only when the deployment has faultHeader: true. */
   fault: FaultName | undefined;
   /** The client asked for stream_options.include_usage. */

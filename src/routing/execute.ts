@@ -11,13 +11,13 @@ import { DONE_EVENT, SSE_HEADERS, writeEvents } from '../server/sse.js';
 
 /** A timer that aborts the request with a catalog error as the abort reason. */
 function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
-  return setTimeout(() => ctx.abort.abort(make()), ms);
+  return setTimeout(() => ctx.cancel.abort(make()), ms);
 }
 
 /** After an abort, the reason (a timeout's GatewayError or ClientClosed) explains the failure. */
 function explain(ctx: RequestContext, err: unknown): unknown {
-  const reason: unknown = ctx.abort.signal.reason;
-  return ctx.abort.signal.aborted && (reason instanceof GatewayError || reason instanceof ClientClosed) ? reason : err;
+  const reason: unknown = ctx.cancel.reason;
+  return ctx.cancel.aborted && (reason instanceof GatewayError || reason instanceof ClientClosed) ? reason : err;
 }
 
 export async function executeJson(ctx: RequestContext, call: EngineCall): Promise<JsonAnswer> {

@@ -4,6 +4,7 @@ import type { GatewayError } from '../errors/gateway-error.js';
 import type { Principal } from '../keys/authenticate.js';
 import type { Endpoint, Usage } from '../engines/types.js';
 import type { Deployment, RegisteredModel } from '../routing/registry.js';
+import type { Cancellation } from './cancellation.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
 export interface RequestContext {
@@ -14,7 +15,7 @@ export interface RequestContext {
   /** Wall-clock start, for the ledger. */
   startedAtIso: string;
   /** Aborted when the client goes away or a timeout fires; passed down to the engine. */
-  abort: AbortController;
+  cancel: Cancellation;
   principal?: Principal;
   endpoint?: Endpoint;
   body?: Record<string, unknown>;

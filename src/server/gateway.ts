@@ -18,6 +18,7 @@ import { inferenceRoute } from '../stages/inference.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
 import { ClientClosed, type RequestContext } from './context.js';
+import { Cancellation } from './cancellation.js';
 import { newRequestId } from './request-id.js';
 import { sendJson } from './respond.js';
 import { createRouter, type Route } from './router.js';
@@ -132,11 +133,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtIso: new Date().toISOString(), abort: new AbortController() };
+    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtIso: new Date().toISOString(), cancel: new Cancellation() };
     inFlight++;
     metrics.inFlight.inc();
     res.once('close', () => {
-      if (!res.writableFinished) ctx.abort.abort(new ClientClosed());
+      if (!res.writableFinished) ctx.cancel.abort(new ClientClosed());
     });
     let status = 200;
     try {

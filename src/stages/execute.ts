@@ -18,7 +18,7 @@ export async function execute(ctx: RequestContext, finish: Finish): Promise<void
     model: ctx.model!.config,
     deployment: deployment.config,
     requestId: ctx.id,
-    signal: ctx.abort.signal,
+    cancel: ctx.cancel,
     fault: deployment.config.faultHeader ? parseFault(ctx.req.headers[FAULT_HEADER]) : undefined,
     clientWantsUsage: (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
   };

@@ -2,8 +2,10 @@
 // of `pool.request`. The request API wraps every body in a Node Readable and listens to the abort
 // signal through it; measured under the benchmark's load, that machinery cost about as much as
 // everything else the transport does. Here a JSON answer is collected as chunks, and a stream's
-// chunks go straight to a callback, with undici's own pause/resume as backpressure.
+// chunks go straight to a callback, with undici's own pause/resume as backpressure. Cancellation
+// is our own (server/cancellation.ts), not an AbortSignal listener.
 import type { Dispatcher } from 'undici';
+import type { Cancellation } from '../../server/cancellation.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -45,10 +47,10 @@ function concat(chunks: Buffer[]): string {
  * promise resolves at its headers) or collected whole. A non-2xx answer is always collected
  * whole, so its body can explain the failure.
  */
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, signal: AbortSignal, stream: true): Promise<StreamingResponse | BufferedResponse>;
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, signal: AbortSignal, stream: false): Promise<BufferedResponse>;
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, signal: AbortSignal, stream: boolean): Promise<StreamingResponse | BufferedResponse> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: true): Promise<StreamingResponse | BufferedResponse>;
+export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: false): Promise<BufferedResponse>;
+export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean): Promise<StreamingResponse | BufferedResponse> {
+  if (cancel.aborted) return Promise.reject(cancel.reason);
   return new Promise((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
@@ -59,9 +61,7 @@ export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, sig
     let endStream: (() => void) | undefined;
     let failStream: ((err: unknown) => void) | undefined;
 
-    const onAbort = () => controller?.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const finish = () => signal.removeEventListener('abort', onAbort);
+    const finish = cancel.onAbort((reason) => controller?.abort(reason as Error));
     const fail = (err: unknown) => {
       finish();
       if (failStream) failStream(err);
@@ -74,7 +74,7 @@ export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, sig
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
-        if (signal.aborted) c.abort(signal.reason);
+        if (cancel.aborted) c.abort(cancel.reason as Error);
       },
       onResponseStart(c, statusCode, headers) {
         head = { statusCode, headers: headers as UpstreamHeaders };

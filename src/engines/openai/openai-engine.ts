@@ -8,6 +8,7 @@ import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { FAULT_HEADER } from '../../sim/faults.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
+import type { Cancellation } from '../../server/cancellation.js';
 import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
@@ -22,8 +23,8 @@ function isAbort(err: unknown): boolean {
 }
 
 /** Connection-level failures: refused, reset, DNS, TLS, socket closed. */
-function connectionError(err: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted || isAbort(err)) return signal.reason ?? err;
+function connectionError(err: unknown, cancel: Cancellation): unknown {
+  if (cancel.aborted || isAbort(err)) return cancel.reason ?? err;
   return new GatewayError('upstream_unreachable', { cause: err });
 }
 
@@ -88,9 +89,9 @@ export class OpenAIEngine implements Engine {
   private async send(call: EngineCall, stream: boolean): Promise<BufferedResponse | StreamingResponse> {
     let res: BufferedResponse | StreamingResponse;
     try {
-      res = stream ? await exchange(this.pool, this.options(call, true), call.signal, true) : await exchange(this.pool, this.options(call, false), call.signal, false);
+      res = stream ? await exchange(this.pool, this.options(call, true), call.cancel, true) : await exchange(this.pool, this.options(call, false), call.cancel, false);
     } catch (err) {
-      throw connectionError(err, call.signal);
+      throw connectionError(err, call.cancel);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
     throw errorFromUpstreamStatus(res.statusCode, (res as BufferedResponse).body, res.headers['retry-after']);
@@ -192,7 +193,7 @@ export class OpenAIEngine implements Engine {
         notify();
       },
       (err: unknown) => {
-        if (failure === undefined && !done) failure = connectionError(err, call.signal);
+        if (failure === undefined && !done) failure = connectionError(err, call.cancel);
         ended = true;
         notify();
       },

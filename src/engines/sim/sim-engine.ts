@@ -56,16 +56,16 @@ export class SimEngine implements Engine {
 
   async json(call: EngineCall): Promise<JsonAnswer> {
     const fault = this.pickFault(call);
-    const delay = await this.preflight(fault, call.signal);
+    const delay = await this.preflight(fault, call.cancel.signal);
     if (call.endpoint === 'embeddings') {
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
-      const out = await this.core.embeddings(call.body, call.signal);
+      const out = await this.core.embeddings(call.body, call.cancel.signal);
       return { text: JSON.stringify(out.body), usage: out.usage };
     }
     const plan = this.plan(call);
-    const release = await this.admit(call.signal);
+    const release = await this.admit(call.cancel.signal);
     try {
-      const body = await this.core.complete(plan, call.signal, delay);
+      const body = await this.core.complete(plan, call.cancel.signal, delay);
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
       return { text: JSON.stringify(body), usage: plan.usage };
     } finally {
@@ -75,17 +75,17 @@ export class SimEngine implements Engine {
 
   async stream(call: EngineCall): Promise<StreamAnswer> {
     const fault = this.pickFault(call);
-    const delay = await this.preflight(fault, call.signal);
+    const delay = await this.preflight(fault, call.cancel.signal);
     const plan = this.plan(call);
-    const release = await this.admit(call.signal);
+    const release = await this.admit(call.cancel.signal);
     // A stream abandoned before its first read never runs its finally: free the slot on abort too.
-    call.signal.addEventListener('abort', release, { once: true });
+    call.cancel.signal.addEventListener('abort', release, { once: true });
     let usage: Usage | undefined;
     const core = this.core;
     async function* events(): AsyncGenerator<string[]> {
       try {
         let sent = 0;
-        for await (const chunk of core.stream(plan, call.signal, call.clientWantsUsage, delay)) {
+        for await (const chunk of core.stream(plan, call.cancel.signal, call.clientWantsUsage, delay)) {
           if (fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
           if (fault === 'cut-stream' && sent === CUT_AFTER_CHUNKS) {
             throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
