@@ -3,6 +3,8 @@
 // only the model name is rewritten and the usage event (always requested upstream) is read.
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { exchange, type BufferedResponse, type StreamingResponse } from './exchange.js';
+import { isUsage, parseEvent } from './stream-event.js';
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -26,31 +28,6 @@ function isAbort(err: unknown): boolean {
 function connectionError(err: unknown, cancel: Cancellation): unknown {
   if (cancel.aborted || isAbort(err)) return cancel.reason ?? err;
   return new GatewayError('upstream_unreachable', { cause: err });
-}
-
-interface StreamEvent {
-  error?: unknown;
-  usage?: unknown;
-  choices?: unknown[];
-}
-
-function parseEvent(data: string): StreamEvent {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch (cause) {
-    throw new GatewayError('upstream_invalid_response', { cause, upstreamBody: data.slice(0, 4096) });
-  }
-  const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
-  const event = parsed as StreamEvent;
-  if (!ok || (event.error === undefined && !Array.isArray(event.choices))) {
-    throw new GatewayError('upstream_invalid_response', { upstreamBody: data.slice(0, 4096) });
-  }
-  return event;
-}
-
-function isUsage(x: unknown): x is Usage {
-  return typeof x === 'object' && x !== null && typeof (x as Usage).prompt_tokens === 'number';
 }
 
 export class OpenAIEngine implements Engine {
@@ -141,8 +118,7 @@ export class OpenAIEngine implements Engine {
 
     /** Checks one upstream payload; returns it ready for the client, or undefined to drop it. */
     function accept(data: string): string | undefined {
-      // Every event is parsed once to prove it is JSON of the right shape (the contract maps a
-      // bad event to upstream_invalid_response); the original text is what gets forwarded.
+      // Parsed to check it (stream-event.ts); the original text is what gets forwarded.
       const parsed = parseEvent(data);
       if (parsed.error !== undefined) {
         throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
@@ -160,7 +136,7 @@ export class OpenAIEngine implements Engine {
     let done = false;
     let failure: unknown;
     let wake: (() => void) | undefined;
-    const decoder = new TextDecoder();
+    const decoder = new StringDecoder('utf8');
     const parser = createParser({
       onEvent: (e: EventSourceMessage) => {
         if (done || failure !== undefined) return;
@@ -182,7 +158,7 @@ export class OpenAIEngine implements Engine {
       w?.();
     };
     res.attach((chunk) => {
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      parser.feed(decoder.write(chunk));
       notify();
       return ready.length < HIGH_WATER && failure === undefined;
     });
