@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { RequestContext } from '../server/context.js';
 import { BillingRepo, type Reservation, type ReserveOutcome, type Settlement } from '../store/billing-repo.js';
 import { nanosToUsd } from '../store/money.js';
-import { monthOf, monthResetsAt } from '../store/period.js';
+import { currentMonth, monthResetsAt } from '../store/period.js';
 import type { Store } from '../store/store.js';
 import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
@@ -78,32 +78,41 @@ export class Billing {
     }
   }
 
-  async admit(ctx: RequestContext, now = new Date()): Promise<void> {
+  /** Holds the request's likely cost; a promise only when the database must be asked (or it refuses). */
+  admit(ctx: RequestContext): Promise<void> | undefined {
     const { account, key } = ctx.principal!;
+    const nowMs = Date.now();
     const r: Reservation = {
       accountId: account.id,
       keyId: key.id,
-      period: monthOf(now),
+      period: currentMonth(nowMs),
       amountNanos: 0,
       prepaid: account.creditsNanos !== null,
       accountCapNanos: account.monthlyCapNanos,
       keyCapNanos: key.spendCapNanos,
     };
-    if (BillingRepo.needsReservation(r)) {
-      r.amountNanos = this.estimateNanos(ctx, false);
-      let outcome = await this.leases.hold(r);
-      if (outcome !== 'ok' && ctx.promptTokens === undefined) {
-        // Near a limit the byte bound may refuse what the real count allows: count and try again.
-        r.amountNanos = this.estimateNanos(ctx, true);
-        outcome = await this.leases.hold(r);
-      }
-      if (outcome === 'insufficient_credits') {
-        throw new GatewayError('insufficient_credits', { message: `Your credit balance cannot cover this request, which may cost up to ${usd(r.amountNanos)}. Add credits or lower max_tokens.` });
-      }
-      if (outcome !== 'ok') {
-        const [scope, cap] = outcome === 'account_cap' ? ['account', r.accountCapNanos!] : ['API key', r.keyCapNanos!];
-        throw new GatewayError('spend_limit_reached', { message: `The monthly spend cap of ${usd(cap)} for this ${scope} is reached; it resets at ${monthResetsAt(now)}.` });
-      }
+    ctx.reservation = r;
+    if (!BillingRepo.needsReservation(r)) return undefined;
+    r.amountNanos = this.estimateNanos(ctx, false);
+    const held = this.leases.hold(r, nowMs);
+    if (held === 'ok') return undefined;
+    ctx.reservation = undefined;
+    return this.admitSlowly(ctx, r, held, new Date(nowMs));
+  }
+
+  private async admitSlowly(ctx: RequestContext, r: Reservation, held: Promise<ReserveOutcome> | ReserveOutcome, now: Date): Promise<void> {
+    let outcome = await held;
+    if (outcome !== 'ok' && ctx.promptTokens === undefined) {
+      // Near a limit the byte bound may refuse what the real count allows: count and try again.
+      r.amountNanos = this.estimateNanos(ctx, true);
+      outcome = await this.leases.hold(r);
+    }
+    if (outcome === 'insufficient_credits') {
+      throw new GatewayError('insufficient_credits', { message: `Your credit balance cannot cover this request, which may cost up to ${usd(r.amountNanos)}. Add credits or lower max_tokens.` });
+    }
+    if (outcome !== 'ok') {
+      const [scope, cap] = outcome === 'account_cap' ? ['account', r.accountCapNanos!] : ['API key', r.keyCapNanos!];
+      throw new GatewayError('spend_limit_reached', { message: `The monthly spend cap of ${usd(cap)} for this ${scope} is reached; it resets at ${monthResetsAt(now)}.` });
     }
     ctx.reservation = r;
   }
@@ -135,7 +144,7 @@ export class Billing {
         error_code: errorCode ?? null,
         input_tokens: delivered ? input : 0,
         output_tokens: delivered ? output : 0,
-        started_at: ctx.startedAtIso,
+        started_at: new Date(ctx.startedAtMs).toISOString(),
         duration_ms: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
         first_byte_ms: ctx.firstByteMs === undefined ? null : Math.round(ctx.firstByteMs * 100) / 100,
       },

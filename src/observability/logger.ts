@@ -1,6 +1,8 @@
 // Structured JSON logs (pino). One line per request; never a key, an Authorization header or a
-// prompt. Writes are asynchronous so logging never blocks the request path.
+// prompt. Writes are asynchronous so logging never blocks the request path, and the lines of one
+// event-loop turn share one write (turn-batch.ts).
 import pino from 'pino';
+import { TurnBatch } from './turn-batch.js';
 
 export type Logger = pino.Logger;
 
@@ -22,9 +24,7 @@ function cachedIsoTime(): () => string {
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  // Lines are gathered up to 4 KiB per write(2) and flushed at least every 250 ms, and at exit:
-  // one system call per request was a measurable part of the request path's cost.
-  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
+  const dest = new TurnBatch(destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 }));
   return pino({
     level,
     base: { service: 'sluice' },

@@ -12,8 +12,8 @@ export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   startedAt: number;
-  /** Wall-clock start, for the ledger. */
-  startedAtIso: string;
+  /** Wall-clock start (ms since the epoch), for the ledger. */
+  startedAtMs: number;
   /** Aborted when the client goes away or a timeout fires; passed down to the engine. */
   cancel: Cancellation;
   principal?: Principal;

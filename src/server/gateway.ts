@@ -133,7 +133,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtIso: new Date().toISOString(), cancel: new Cancellation() };
+    const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtMs: Date.now(), cancel: new Cancellation() };
     inFlight++;
     metrics.inFlight.inc();
     res.once('close', () => {

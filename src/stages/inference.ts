@@ -21,7 +21,8 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
     checkAccount(ctx); // 5: 412 account_suspended
     resolveModel(ctx, deps.registry); // 6: 404, private models included
     checkPermission(ctx); // 7: 403
-    await deps.billing.admit(ctx); // 8: 402
+    const admitting = deps.billing.admit(ctx); // 8: 402
+    if (admitting) await admitting; // only when the database is asked
     try {
       checkContextLength(ctx); // 9: 400 context_length_exceeded
       ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance

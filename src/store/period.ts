@@ -5,6 +5,17 @@ export function monthOf(at: Date): string {
   return at.toISOString().slice(0, 7);
 }
 
+let cached = { month: '', from: 0, until: 0 };
+
+/** monthOf(now), formatted once a month instead of on every request. */
+export function currentMonth(nowMs = Date.now()): string {
+  if (nowMs < cached.from || nowMs >= cached.until) {
+    const at = new Date(nowMs);
+    cached = { month: monthOf(at), from: Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1), until: Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1) };
+  }
+  return cached.month;
+}
+
 /** When the month containing `at` ends (the cap resets), as an ISO timestamp. */
 export function monthResetsAt(at: Date): string {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)).toISOString();
