@@ -41,3 +41,45 @@ test('a journal of this pid from an earlier boot is an orphan; one of this proce
   assert.equal(readdirSync(dir).filter((f) => f.endsWith('.journal')).length, 1, 'only the live journal is left');
   live.close();
 });
+
+test('a settlement survives its journal line, and lines of the older object form still read', () => {
+  const s = { ...settlement('round-trip'), reservation: { ...settlement('x').reservation, amountNanos: 7, prepaid: true, accountCapNanos: 5, lease: 'i:1:b' } };
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'));
+  writeFileSync(join(dir, '999999998-1.journal'), `${JSON.stringify(settlement('object-form'))}\n`);
+  const journal = new LedgerJournal(dir);
+  return journal.append(s).then(() => {
+    const { batch, text, done } = journal.rotate();
+    assert.deepEqual(LedgerJournal.parseLines(text), [s], 'the handed-over text decodes to the settlement');
+    assert.deepEqual(batch, [s]);
+    done();
+    assert.deepEqual(LedgerJournal.orphans(dir).batch.map((x) => x.ledger.request_id), ['object-form']);
+    journal.close();
+  });
+});
+
+test('a journal file is written for about a second, and deleted once retired and committed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'));
+  const files = () => readdirSync(dir).filter((f) => f.endsWith('.journal')).sort();
+  const journal = new LedgerJournal(dir);
+  await journal.append(settlement('a1'));
+  const first = journal.rotate();
+  await journal.append(settlement('a2'));
+  const second = journal.rotate();
+  assert.equal(files().length, 1, 'hand-overs within a second share one file');
+  first.done();
+  second.done();
+  assert.equal(files().length, 1, 'the file being written stays, committed rows and all');
+  await new Promise((r) => setTimeout(r, 1_050));
+  await journal.append(settlement('a3'));
+  const third = journal.rotate(); // the file is a second old: the next rows go to a new one
+  await journal.append(settlement('a4'));
+  assert.equal(files().length, 2, 'the retired file waits for its last batch to commit');
+  third.done();
+  assert.equal(files().length, 1, 'and goes once it has');
+  assert.deepEqual(LedgerJournal.parseLines(readFileSync(join(dir, files()[0]!), 'utf8')).map((s) => s.ledger.request_id), ['a4']);
+  const last = journal.rotate();
+  last.done();
+  journal.close();
+  assert.deepEqual(files(), [], 'close removes a fully committed journal');
+  await assert.rejects(journal.append(settlement('late')), /closed/, 'a settlement after close fails instead of vanishing');
+});

@@ -1,7 +1,6 @@
 // Server-sent events to the client, with backpressure: a slow reader pauses the engine stream
 // instead of piling chunks up in memory.
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -13,10 +12,21 @@ export const SSE_HEADERS = {
 export async function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> {
   let text = '';
   for (const p of payloads) text += `data: ${p}\n\n`;
-  if (!res.write(text)) {
-    // 'close' also ends the wait, so a vanished client does not leave us blocked forever.
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
+  if (!res.write(text)) await drained(res);
+}
+
+/** Resolves on 'drain', or on 'close' so a vanished client does not leave us blocked forever. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    // Both listeners go when either fires: a long stream to a slow reader waits many times.
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 export const DONE_EVENT = 'data: [DONE]\n\n';

@@ -15,8 +15,8 @@ import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } fr
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
 
-/** Payloads parsed and not yet taken by the client's writer, past which the upstream pauses. */
-const HIGH_WATER = 256;
+/** Characters parsed and not yet taken by the client's writer, past which the upstream pauses. */
+const HIGH_WATER = 256 * 1024;
 
 const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
@@ -131,8 +131,9 @@ export class OpenAIEngine implements Engine {
     }
 
     // Chunks are parsed as they arrive (synchronously, in undici's callback); what they yield
-    // waits in `ready` for the consumer. Past HIGH_WATER waiting payloads the upstream pauses.
+    // waits in `ready` for the consumer. Past HIGH_WATER waiting characters the upstream pauses.
     let ready: string[] = [];
+    let readyChars = 0;
     let done = false;
     let failure: unknown;
     let wake: (() => void) | undefined;
@@ -146,7 +147,10 @@ export class OpenAIEngine implements Engine {
         }
         try {
           const out = accept(e.data);
-          if (out !== undefined) ready.push(out);
+          if (out !== undefined) {
+            ready.push(out);
+            readyChars += out.length;
+          }
         } catch (err) {
           failure = err;
         }
@@ -160,7 +164,7 @@ export class OpenAIEngine implements Engine {
     res.attach((chunk) => {
       parser.feed(decoder.write(chunk));
       notify();
-      return ready.length < HIGH_WATER && failure === undefined;
+      return readyChars < HIGH_WATER && failure === undefined;
     });
     let ended = false;
     res.ended.then(
@@ -185,6 +189,7 @@ export class OpenAIEngine implements Engine {
           if (ready.length > 0) {
             const batch = ready;
             ready = [];
+            readyChars = 0;
             if (failure === undefined) res.resume();
             return { done: false, value: batch };
           }
