@@ -3,8 +3,10 @@
 // signal through it; measured under the benchmark's load, that machinery cost about as much as
 // everything else the transport does. Here a JSON answer is collected as chunks, and a stream's
 // chunks go straight to a callback, with undici's own pause/resume as backpressure. Cancellation
-// is our own (server/cancellation.ts), not an AbortSignal listener.
+// is our own (server/cancellation.ts), not an AbortSignal listener. One object per request is the
+// handler, the promise's executor and, for a stream, the response: no closures per request.
 import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Cancellation } from '../../server/cancellation.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -24,11 +26,10 @@ export type ChunkSink = (chunk: Buffer) => boolean;
 export interface StreamingResponse extends UpstreamHead {
   /**
    * Hands the stream's chunks to `sink`, starting with any that arrived with the headers (undici
-   * parses a packet's headers and body in one go, before the caller can attach).
+   * parses a packet's headers and body in one go, before the caller can attach), and its end to
+   * `onEnd`: no argument when it ended, the failure when the connection failed or was aborted.
    */
-  attach(sink: ChunkSink): void;
-  /** Resolves when the stream ended, rejects on a connection failure or abort. */
-  ended: Promise<void>;
+  attach(sink: ChunkSink, onEnd: (err?: unknown) => void): void;
   /** Continues a stream the sink paused. */
   resume(): void;
   /** Stops the upstream request (the client left, or the stream turned out bad). */
@@ -37,9 +38,95 @@ export interface StreamingResponse extends UpstreamHead {
 
 const decoder = new TextDecoder();
 
-function concat(chunks: Buffer[]): string {
-  if (chunks.length === 1) return decoder.decode(chunks[0]);
-  return decoder.decode(Buffer.concat(chunks));
+class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
+  statusCode = 0;
+  headers: UpstreamHeaders = {};
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  private streaming = false;
+  private chunks: Buffer[] = [];
+  private sink: ChunkSink | undefined;
+  private onEnd: ((err?: unknown) => void) | undefined;
+  /** How a stream ended before anyone attached: [] ended, [err] failed. */
+  private endedEarly: [unknown?] | undefined;
+  private readonly stopListening: () => void;
+
+  constructor(
+    private readonly cancel: Cancellation,
+    private readonly stream: boolean,
+    private readonly resolve: (r: Exchange) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.stopListening = cancel.onAbort((reason) => this.controller?.abort(reason as Error));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancel.aborted) controller.abort(this.cancel.reason as Error);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers as UpstreamHeaders;
+    if (!this.stream || statusCode < 200 || statusCode >= 300) return;
+    this.streaming = true;
+    this.settled = true;
+    this.resolve(this);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Until a stream's reader attaches, its chunks wait in `chunks` (and do not pause it).
+    if (this.sink) {
+      if (!this.sink(chunk)) c.pause();
+    } else this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.stopListening();
+    if (this.streaming) this.end();
+    else if (!this.settled) {
+      this.settled = true;
+      this.resolve(this);
+    }
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.stopListening();
+    if (this.streaming) this.end(err);
+    else if (!this.settled) {
+      this.settled = true;
+      this.reject(err);
+    }
+  }
+
+  private end(...err: [unknown?]): void {
+    if (this.onEnd) this.onEnd(...err);
+    else this.endedEarly = err;
+  }
+
+  /** A collected answer's body (not for streams). */
+  get body(): string {
+    const { chunks } = this;
+    return decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  }
+
+  attach(sink: ChunkSink, onEnd: (err?: unknown) => void): void {
+    this.sink = sink;
+    this.onEnd = onEnd;
+    let open = true;
+    for (const chunk of this.chunks) open = sink(chunk) && open;
+    this.chunks = [];
+    if (!open) this.controller?.pause();
+    if (this.endedEarly) onEnd(...this.endedEarly);
+  }
+
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  abort(): void {
+    this.controller?.abort(new Error('upstream stream abandoned'));
+  }
 }
 
 /**
@@ -52,79 +139,11 @@ export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, can
 export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean): Promise<StreamingResponse | BufferedResponse> {
   if (cancel.aborted) return Promise.reject(cancel.reason);
   return new Promise((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let settled = false;
-    const chunks: Buffer[] = [];
-    let head: UpstreamHead | undefined;
-    let streaming: StreamingResponse | undefined;
-    let sink: ChunkSink = () => true;
-    let endStream: (() => void) | undefined;
-    let failStream: ((err: unknown) => void) | undefined;
-
-    const finish = cancel.onAbort((reason) => controller?.abort(reason as Error));
-    const fail = (err: unknown) => {
-      finish();
-      if (failStream) failStream(err);
-      else if (!settled) {
-        settled = true;
-        reject(err);
-      }
-    };
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (cancel.aborted) c.abort(cancel.reason as Error);
-      },
-      onResponseStart(c, statusCode, headers) {
-        head = { statusCode, headers: headers as UpstreamHeaders };
-        if (!stream || statusCode < 200 || statusCode >= 300) return;
-        const ended = new Promise<void>((res, rej) => {
-          endStream = res;
-          failStream = rej;
-        });
-        // Rejections are read by whoever awaits `ended`; an abandoned stream must not crash us.
-        ended.catch(() => {});
-        const early: Buffer[] = [];
-        // Until the caller attaches, chunks wait here (and do not pause the upstream).
-        sink = (chunk) => early.push(chunk) > 0;
-        streaming = {
-          ...head,
-          attach(s) {
-            sink = s;
-            let open = true;
-            for (const chunk of early) open = s(chunk) && open;
-            early.length = 0;
-            if (!open) c.pause();
-          },
-          ended,
-          resume: () => c.resume(),
-          abort: () => c.abort(new Error('upstream stream abandoned')),
-        };
-        settled = true;
-        resolve(streaming);
-      },
-      onResponseData(c, chunk) {
-        if (streaming) {
-          if (!sink(chunk)) c.pause();
-        } else chunks.push(chunk);
-      },
-      onResponseEnd() {
-        finish();
-        if (endStream) endStream();
-        else if (!settled) {
-          settled = true;
-          resolve({ ...head!, body: concat(chunks) });
-        }
-      },
-      onResponseError(_c, err) {
-        fail(err);
-      },
-    };
+    const handler = new Exchange(cancel, stream, resolve, reject);
     try {
       pool.dispatch(opts, handler);
     } catch (err) {
-      fail(err);
+      handler.onResponseError(undefined as never, err as Error);
     }
   });
 }

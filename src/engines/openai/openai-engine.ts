@@ -104,12 +104,12 @@ export class OpenAIEngine implements Engine {
   }
 
   async stream(call: EngineCall): Promise<StreamAnswer> {
-    const res = await this.send(call, true);
+    // A 2xx answer to a stream request is a stream (send() threw for any other).
+    const res = (await this.send(call, true)) as StreamingResponse & BufferedResponse;
     const contentType = String(res.headers['content-type'] ?? '');
-    if (!('attach' in res) || !contentType.includes('text/event-stream')) {
-      if ('attach' in res) res.abort();
-      const raw = 'body' in res ? res.body : '';
-      throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: raw.slice(0, 4096) });
+    if (!contentType.includes('text/event-stream')) {
+      res.abort();
+      throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: res.body.slice(0, 4096) });
     }
     let usage: Usage | undefined;
     const clientModel = String(call.body.model);
@@ -161,19 +161,15 @@ export class OpenAIEngine implements Engine {
       wake = undefined;
       w?.();
     };
-    res.attach((chunk) => {
-      parser.feed(decoder.write(chunk));
-      notify();
-      return readyChars < HIGH_WATER && failure === undefined;
-    });
     let ended = false;
-    res.ended.then(
-      () => {
-        ended = true;
+    res.attach(
+      (chunk) => {
+        parser.feed(decoder.write(chunk));
         notify();
+        return readyChars < HIGH_WATER && failure === undefined;
       },
-      (err: unknown) => {
-        if (failure === undefined && !done) failure = connectionError(err, call.cancel);
+      (...err) => {
+        if (err.length > 0 && failure === undefined && !done) failure = connectionError(err[0], call.cancel);
         ended = true;
         notify();
       },
