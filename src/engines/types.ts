@@ -42,6 +42,11 @@ export interface StreamAnswer {
   events: AsyncIterable<string[]>;
   /** Usage, known once the stream has ended (engines are always asked for it). */
   usage(): Usage | undefined;
+  /**
+   * True when the batch just taken was the last: the stream ended cleanly and nothing is left.
+   * The gateway then sends that batch together with the end, in one write. Optional.
+   */
+  complete?(): boolean;
 }
 
 export interface Engine {

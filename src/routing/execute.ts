@@ -7,7 +7,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sseErrorEvent } from '../errors/render.js';
 import type { RequestContext } from '../server/context.js';
 import { ClientClosed } from '../server/context.js';
-import { DONE_EVENT, SSE_HEADERS, writeEvents } from '../server/sse.js';
+import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents } from '../server/sse.js';
 
 /** A timer that aborts the request with a catalog error as the abort reason. */
 function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
@@ -61,7 +61,14 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
   let sent = 0;
   try {
     let r = first;
+    // When the engine has already sent everything, the last events leave together with [DONE]
+    // (after the ledger row is journaled, as always): one write instead of two.
+    let last: string[] = [];
     while (!r.done) {
+      if (answer.complete?.()) {
+        last = r.value;
+        break;
+      }
       await writeEvents(res, r.value);
       sent += r.value.length;
       r = await iterator.next();
@@ -69,7 +76,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
     }
     ctx.usage = answer.usage();
     await finish(200, undefined);
-    res.end(DONE_EVENT);
+    res.end(last.length > 0 ? eventsText(last) + DONE_EVENT : DONE_EVENT);
   } catch (err) {
     ctx.usage = answer.usage();
     ctx.streamedEvents = sent;

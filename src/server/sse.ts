@@ -8,11 +8,16 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-/** Writes payloads that arrived together as one write. */
-export async function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> {
+/** SSE events of these payloads. */
+export function eventsText(payloads: string[]): string {
   let text = '';
   for (const p of payloads) text += `data: ${p}\n\n`;
-  if (!res.write(text)) await drained(res);
+  return text;
+}
+
+/** Writes payloads that arrived together as one write. */
+export async function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> {
+  if (!res.write(eventsText(payloads))) await drained(res);
 }
 
 /** Resolves on 'drain', or on 'close' so a vanished client does not leave us blocked forever. */

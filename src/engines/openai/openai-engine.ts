@@ -204,7 +204,7 @@ export class OpenAIEngine implements Engine {
         return { done: true, value: undefined };
       },
     };
-    return { events, usage: () => usage };
+    return { events, usage: () => usage, complete: () => done && ready.length === 0 && failure === undefined };
   }
 
   async close(): Promise<void> {
