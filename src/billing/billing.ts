@@ -20,6 +20,17 @@ function usd(nanos: number): string {
   return `$${nanosToUsd(nanos).toFixed(4).replace(/0+$/, '').replace(/\.$/, '')}`;
 }
 
+let isoMs = -1;
+let isoText = '';
+/** An ISO time; under load requests that start in the same millisecond share the formatting. */
+function isoAt(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 /** Journaled settlements reach the database within this, or sooner once this many wait. */
 const APPLY_EVERY_MS = 20;
 const APPLY_AT = 512;
@@ -118,9 +129,9 @@ export class Billing {
   }
 
   /** Writes the ledger row and settles the reservation; runs once per admitted request. */
-  async settle(ctx: RequestContext, status: number, errorCode: string | undefined): Promise<void> {
+  settle(ctx: RequestContext, status: number, errorCode: string | undefined): Promise<void> {
     const r = ctx.reservation;
-    if (!r) return;
+    if (!r) return Promise.resolve();
     ctx.reservation = undefined;
     const model = ctx.model!.config;
     // A stream that broke or was abandoned after output started still delivered that output.
@@ -130,8 +141,11 @@ export class Billing {
     const cost = delivered ? costNanos(model.pricing, input, output) : 0;
     // What the request held goes back to its lease, but for the part the ledger row settles.
     const settled = BillingRepo.needsReservation(r) ? this.leases.settle(r, r.amountNanos, cost) : 0;
+    // The reservation was this request's alone (the lease keeps its own copy): it becomes the row's.
+    r.amountNanos = settled;
+    r.lease = this.leases.holder;
     const settlement: Settlement = {
-      reservation: { ...r, amountNanos: settled, lease: this.leases.holder },
+      reservation: r,
       costNanos: cost,
       ledger: {
         request_id: ctx.id,
@@ -144,15 +158,16 @@ export class Billing {
         error_code: errorCode ?? null,
         input_tokens: delivered ? input : 0,
         output_tokens: delivered ? output : 0,
-        started_at: new Date(ctx.startedAtMs).toISOString(),
+        started_at: isoAt(ctx.startedAtMs),
         duration_ms: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
         first_byte_ms: ctx.firstByteMs === undefined ? null : Math.round(ctx.firstByteMs * 100) / 100,
       },
     };
     // Durable once appended: the response can complete; the database catches up in the background.
-    await this.journal.append(settlement);
+    const durable = this.journal.append(settlement);
     if (this.journal.size >= APPLY_AT) void this.apply();
     else this.applyTimer ??= setTimeout(() => void this.apply(), APPLY_EVERY_MS);
+    return durable;
   }
 
   /** Moves everything journaled so far into the database, one transaction per batch. */
