@@ -1,19 +1,58 @@
 // Every Prometheus metric Sluice exports, named in this one file. One registry per gateway, so
 // tests can run several gateways in one process.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+
+/**
+ * Counter increments kept in a plain map on the request path and handed to prom-client when it
+ * is scraped (its collect hook): prom-client builds and sorts a label key on every inc() with
+ * labels, three times a request here.
+ */
+class PendingCounts<L extends string> {
+  private readonly counts = new Map<string, { labels: LabelValues<L>; n: number }>();
+
+  add(key: string, labels: () => LabelValues<L>, n = 1): void {
+    const c = this.counts.get(key);
+    if (c) c.n += n;
+    else this.counts.set(key, { labels: labels(), n });
+  }
+
+  flushInto(counter: Counter<L>): void {
+    for (const c of this.counts.values()) {
+      if (c.n === 0) continue;
+      counter.inc(c.labels, c.n);
+      c.n = 0;
+    }
+  }
+}
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
+  const requests = new PendingCounts<'endpoint' | 'model' | 'status' | 'code'>();
+  const tokens = new PendingCounts<'model' | 'kind'>();
+  /** Requests being served now: kept by the gateway, read at scrape time. */
+  const active = { count: 0 };
   return {
     registry,
+    active,
+    /** One answered request (its counter is updated at the next scrape). */
+    countRequest(endpoint: string, model: string, status: number, code: string): void {
+      requests.add(`${endpoint}\u0000${model}\u0000${status}\u0000${code}`, () => ({ endpoint, model, status, code }));
+    },
+    countTokens(model: string, prompt: number, completion: number): void {
+      tokens.add(`${model}\u0000p`, () => ({ model, kind: 'prompt' }), prompt);
+      tokens.add(`${model}\u0000c`, () => ({ model, kind: 'completion' }), completion);
+    },
     requests: new Counter({
       name: 'sluice_requests_total',
       help: 'Requests answered, by endpoint, model, HTTP status and error code (empty on success).',
       labelNames: ['endpoint', 'model', 'status', 'code'] as const,
       registers: [registry],
+      collect() {
+        requests.flushInto(this);
+      },
     }),
     duration: new Histogram({
       name: 'sluice_request_duration_seconds',
@@ -34,11 +73,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Tokens processed, as reported by the engines.',
       labelNames: ['model', 'kind'] as const,
       registers: [registry],
+      collect() {
+        tokens.flushInto(this);
+      },
     }),
     inFlight: new Gauge({
       name: 'sluice_requests_in_flight',
       help: 'Requests being served right now.',
       registers: [registry],
+      collect() {
+        this.set(active.count);
+      },
     }),
   };
 }

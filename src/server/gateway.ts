@@ -107,13 +107,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const model = ctx.model?.config.id ?? '';
     const endpoint = ctx.endpoint ?? '';
     const seconds = (performance.now() - ctx.startedAt) / 1000;
-    metrics.requests.inc({ endpoint, model, status, code: ctx.errorCode ?? err?.code ?? '' });
+    metrics.countRequest(endpoint, model, status, ctx.errorCode ?? err?.code ?? '');
     metrics.duration.observe({ endpoint, model }, seconds);
     if (ctx.firstByteMs !== undefined) metrics.firstByte.observe({ model }, ctx.firstByteMs / 1000);
-    if (ctx.usage) {
-      metrics.tokens.inc({ model, kind: 'prompt' }, ctx.usage.prompt_tokens);
-      metrics.tokens.inc({ model, kind: 'completion' }, ctx.usage.completion_tokens);
-    }
+    if (ctx.usage) metrics.countTokens(model, ctx.usage.prompt_tokens, ctx.usage.completion_tokens);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
@@ -135,7 +132,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtMs: Date.now(), cancel: new Cancellation() };
     inFlight++;
-    metrics.inFlight.inc();
+    metrics.active.count++;
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel.abort(new ClientClosed());
     });
@@ -157,7 +154,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
     } finally {
       record(ctx, status);
-      metrics.inFlight.dec();
+      metrics.active.count--;
       if (--inFlight === 0) onIdle?.();
     }
   }
