@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** How long the memory test holds all its streams open together. */
   memoryHoldMs: number;
   jsonPath: string;
+  /** Run the gateway under `--cpu-prof` and summarize where its time went (numbers then skewed). */
+  cpuProf: boolean;
 }
 
 export class UsageError extends Error {}
@@ -29,6 +31,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds
   --duration S   seconds per load run (default 2.5; 1 with --quick)
   --rounds N     direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
   --json PATH    where to write the machine-readable results (default bench/results/latest.json)
+  --cpu-prof     profile the gateway (node --cpu-prof): print its top functions by self time and
+                 keep the .cpuprofile (the profiler slows the gateway: compare ratios without it)
 `;
 
 const DEFAULT_JSON = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -50,6 +54,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         duration: { type: 'string' },
         rounds: { type: 'string' },
         json: { type: 'string' },
+        'cpu-prof': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -70,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     memoryStreams: 1000,
     memoryHoldMs: quick ? 1_000 : 3_000,
     jsonPath: parsed.json === undefined ? DEFAULT_JSON : resolve(parsed.json),
+    cpuProf: parsed['cpu-prof'] === true,
   };
 }
 

@@ -1,7 +1,8 @@
 // `npm run bench`: starts the fake engine, the baseline proxy and the gateway (each its own
 // process), drives each in turn with the same load, and reports the gateway against the other two.
 // Exit 0 when the benchmark ran (targets missed or not), 1 when it could not run, 2 on bad flags.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { renderProfile, summarizeProfile } from './profile-summary.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,7 +65,9 @@ async function bench(o: BenchOptions): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   progress(`starting fake engine, baseline proxy and gateway (logs in ${dir})`);
-  const servers = await startServers(dir, o.memoryStreams + 100);
+  const profileDir = o.cpuProf ? join(dir, 'cpu-profile') : undefined;
+  if (profileDir) progress('the gateway runs under --cpu-prof: its numbers are slowed by the profiler');
+  const servers = await startServers(dir, o.memoryStreams + 100, profileDir);
   const headers = requestHeaders(servers.apiKey);
   const endpoints: Endpoint[] = [
     { via: 'direct', origin: servers.engine.url, pid: servers.engine.pid },
@@ -164,6 +167,14 @@ async function bench(o: BenchOptions): Promise<void> {
   process.stdout.write(renderTable(info, summaries, targets));
   writeJson(o.jsonPath, info, summaries, targets);
   progress(`done in ${info.elapsedSeconds} s; results in ${o.jsonPath}`);
+  if (profileDir) {
+    // The gateway wrote its profile when it stopped (stopAll above); worker threads write their own.
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    if (files[0] === undefined) throw new Error(`the gateway wrote no CPU profile into ${profileDir}`);
+    const main = join(profileDir, files[0]);
+    process.stdout.write(`\nGateway main thread, share of its busy time by function (self time, whole run):\n${renderProfile(summarizeProfile(main))}\n\nProfiles kept in ${profileDir} (open in Chrome DevTools or speedscope)\n`);
+    return;
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -22,7 +22,8 @@ export interface Servers {
   gatewayConfig: string;
 }
 
-export async function startServers(dir: string, upstreamConnections: number): Promise<Servers> {
+/** `cpuProfDir`: run the gateway under `node --cpu-prof`, its profile written there when it stops. */
+export async function startServers(dir: string, upstreamConnections: number, cpuProfDir?: string): Promise<Servers> {
   const engine = await spawnServer({ name: 'fake engine', args: [ENGINE_JS], logFile: join(dir, 'engine.log'), ready: /listening on (http:\/\/\S+)/, stdinPipe: true });
   const proxy = await spawnServer({
     name: 'baseline proxy',
@@ -37,7 +38,7 @@ export async function startServers(dir: string, upstreamConnections: number): Pr
   writeFileSync(gatewayConfig, toYaml(setup.config));
   const gateway = await spawnServer({
     name: 'gateway',
-    args: [SLUICE_JS, 'serve', '--config', gatewayConfig],
+    args: [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), SLUICE_JS, 'serve', '--config', gatewayConfig],
     logFile: join(dir, 'gateway.log'),
     // "Sluice listening on http://127.0.0.1:PORT/v1": the origin is what the clients need.
     ready: /Sluice listening on (http:\/\/\S+?)\/v1\s/,
