@@ -69,7 +69,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
         last = r.value;
         break;
       }
-      await writeEvents(res, r.value);
+      const draining = writeEvents(res, r.value);
+      if (draining) await draining;
       sent += r.value.length;
       r = await iterator.next();
       idleTimer.refresh();

@@ -107,7 +107,8 @@ export function parseJsonObject(raw: Buffer): JsonBody {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new GatewayError('invalid_json', { message: 'The request body must be a JSON object.' });
   }
-  if (depthExceeds(value, MAX_DEPTH)) {
+  // Each level of nesting takes two characters at least: a short body cannot be too deep.
+  if (text.length > 2 * MAX_DEPTH && depthExceeds(value, MAX_DEPTH)) {
     throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
   }
   return { value: value as Record<string, unknown>, text };

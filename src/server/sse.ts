@@ -15,9 +15,9 @@ export function eventsText(payloads: string[]): string {
   return text;
 }
 
-/** Writes payloads that arrived together as one write. */
-export async function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> {
-  if (!res.write(eventsText(payloads))) await drained(res);
+/** Writes payloads that arrived together as one write; a promise only when the client must drain. */
+export function writeEvents(res: ServerResponse, payloads: string[]): Promise<void> | undefined {
+  return res.write(eventsText(payloads)) ? undefined : drained(res);
 }
 
 /** Resolves on 'drain', or on 'close' so a vanished client does not leave us blocked forever. */
