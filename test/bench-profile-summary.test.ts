@@ -1,7 +1,7 @@
 // The benchmark's profile summary: self time by function, idle left out, places named briefly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summarizeProfile } from '../bench/profile-summary.js';
@@ -26,4 +26,5 @@ test('shares are of busy samples, heaviest first, with short places', () => {
     { name: '_parse secure-json-parse/index.js:17', share: 0.2 },
     { name: '(garbage collector)', share: 0.2 },
   ]);
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -3,7 +3,7 @@
 // same pid (pid 1 in a container).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerJournal } from '../src/billing/ledger-journal.js';
@@ -54,6 +54,7 @@ test('a settlement survives its journal line, and lines of the older object form
     done();
     assert.deepEqual(LedgerJournal.orphans(dir).batch.map((x) => x.ledger.request_id), ['object-form']);
     journal.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -82,4 +83,5 @@ test('a journal file is written for about a second, and deleted once retired and
   journal.close();
   assert.deepEqual(files(), [], 'close removes a fully committed journal');
   await assert.rejects(journal.append(settlement('late')), /closed/, 'a settlement after close fails instead of vanishing');
+  rmSync(dir, { recursive: true, force: true });
 });
