@@ -43,6 +43,11 @@ function handleStub(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"message":"bad key"}}');
       return;
     }
+    if (prefix === 'notsse') {
+      // A 200 that is not an event stream, to a stream request.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"note":"${UPSTREAM_SECRET_TEXT}"}`);
+      return;
+    }
     const head = { id: 'chatcmpl-stub', object: 'chat.completion.chunk', created: 1, model: 'stub' };
     const ok = JSON.stringify({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, logprobs: null, finish_reason: null }] });
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -82,6 +87,7 @@ before(async () => {
       up('badjson', `${stubUrl}/badjson/v1`),
       up('errevent', `${stubUrl}/errevent/v1`),
       up('errspaced', `${stubUrl}/errspaced/v1`),
+      up('notsse', `${stubUrl}/notsse/v1`),
       { ...up('emb', sim.url), kind: 'embedding' },
     ],
   });
@@ -246,6 +252,12 @@ describe('faults over HTTP, raw responses', { concurrency: true }, () => {
       assert.ok(!res.text.includes('"boom"'), 'upstream error code leaked');
     });
   }
+
+  test('a 200 that is not an event stream, to a stream request, is a 502 before any byte, its body kept from the client', async () => {
+    const res = await chat('notsse', undefined, true);
+    assertContractError(res, 'upstream_invalid_response', null);
+    assert.ok(!res.text.includes(UPSTREAM_SECRET_TEXT), 'the upstream body never reaches the client');
+  });
 
   test('without a fault the same deployment answers normally', async () => {
     const res = await chat('faulty-lax', undefined);

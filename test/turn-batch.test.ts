@@ -22,6 +22,17 @@ test('lines written in one turn leave in one write, in order', async () => {
   assert.equal(flushed, true, 'a destination without flush still calls back');
 });
 
+test('a destination that throws loses its lines, not the process', async () => {
+  let calls = 0;
+  const batch = new TurnBatch({ write: () => {
+    calls++;
+    throw new Error('destroyed');
+  } });
+  batch.write('x\n');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls, 1);
+});
+
 test('lines logged just before process.exit are written', () => {
   const logger = fileURLToPath(new URL('../src/observability/logger.js', import.meta.url));
   const script = `import(${JSON.stringify(logger)}).then(({ createLogger }) => { const l = createLogger('info'); l.info('first'); l.info('last'); process.exit(0); });`;

@@ -26,6 +26,12 @@ const openHere = new Set<string>();
 /** A journal file is written for about this long before the next one starts. */
 const ROTATE_MS = 1_000;
 
+/**
+ * Invariants: only the current file is written; a file is retired (and a new one becomes current)
+ * only inside rotate(), after write() put every appended line in it and its last batch was
+ * counted in `uncommitted`; so a retired file with `uncommitted` at 0 holds only committed rows and
+ * can go. `closed` guards against closing a descriptor twice (close() and a late done()).
+ */
 interface JournalFile {
   path: string;
   fd: number;

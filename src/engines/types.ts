@@ -15,8 +15,6 @@ export interface EngineCall {
   endpoint: Endpoint;
   /** The validated client body; `model` is the client's model id. */
   body: Record<string, unknown>;
-  /** The body's JSON text exactly as the client sent it, forwarded when nothing needs changing. */
-  rawBody?: string;
   model: ModelConfig;
   deployment: DeploymentConfig;
   requestId: string;

@@ -1,5 +1,6 @@
 // Structured JSON logs (pino). One line per request; never a key, an Authorization header or a
 // prompt. The lines of one event-loop turn share one write (turn-batch.ts).
+import { fstatSync } from 'node:fs';
 import pino from 'pino';
 import { TurnBatch } from './turn-batch.js';
 
@@ -22,11 +23,21 @@ function cachedIsoTime(): () => string {
   };
 }
 
+/**
+ * Writing a turn's lines synchronously saves the thread-pool round trip of an asynchronous write,
+ * which measured more than the write itself; but only a regular file is always ready to take
+ * them. A pipe or a terminal may be full, and then a synchronous write would stall every request.
+ */
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  // One synchronous write(2) a turn (as Node's own stdout does for files and pipes on Linux):
-  // asynchronous writes cost a hand-off to the thread pool and back each time, which measured
-  // more than the write itself.
-  const dest = new TurnBatch(destination ?? pino.destination({ dest: 1, sync: true }));
+  const dest = new TurnBatch(destination ?? pino.destination({ dest: 1, sync: stdoutIsFile() }));
   return pino({
     level,
     base: { service: 'sluice' },

@@ -18,9 +18,10 @@ class PendingCounts<L extends string> {
 
   flushInto(counter: Counter<L>): void {
     for (const c of this.counts.values()) {
-      if (c.n === 0) continue;
-      counter.inc(c.labels, c.n);
+      const n = c.n;
       c.n = 0;
+      // A count that is not a finite positive number would poison the counter (or throw) for good.
+      if (n > 0 && Number.isFinite(n)) counter.inc(c.labels, n);
     }
   }
 }

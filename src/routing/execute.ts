@@ -69,6 +69,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
         last = r.value;
         break;
       }
+      // A client gone while we waited for it: what is left is not delivered (nor billed).
+      if (res.destroyed) throw new ClientClosed();
       const draining = writeEvents(res, r.value);
       if (draining) await draining;
       sent += r.value.length;

@@ -87,7 +87,7 @@ function depthExceeds(value: unknown, max: number): boolean {
   return false;
 }
 
-export function parseJsonObject(raw: Buffer): JsonBody {
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -111,16 +111,10 @@ export function parseJsonObject(raw: Buffer): JsonBody {
   if (text.length > 2 * MAX_DEPTH && depthExceeds(value, MAX_DEPTH)) {
     throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
   }
-  return { value: value as Record<string, unknown>, text };
+  return value as Record<string, unknown>;
 }
 
-export interface JsonBody {
-  value: Record<string, unknown>;
-  /** The body as the client sent it (valid UTF-8 JSON text). */
-  text: string;
-}
-
-export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<Record<string, unknown>> {
   const raw = await readRaw(req, limits);
   checkContentType(req);
   return parseJsonObject(raw);

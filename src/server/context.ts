@@ -19,8 +19,6 @@ export interface RequestContext {
   principal?: Principal;
   endpoint?: Endpoint;
   body?: Record<string, unknown>;
-  /** The body's JSON text as received: forwarded as it is when the engine needs it unchanged. */
-  rawBody?: string;
   stream?: boolean;
   model?: RegisteredModel;
   deployment?: Deployment;

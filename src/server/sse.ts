@@ -22,6 +22,8 @@ export function writeEvents(res: ServerResponse, payloads: string[]): Promise<vo
 
 /** Resolves on 'drain', or on 'close' so a vanished client does not leave us blocked forever. */
 function drained(res: ServerResponse): Promise<void> {
+  // Written after the client left: neither event will come again.
+  if (res.destroyed || res.closed) return Promise.resolve();
   return new Promise((resolve) => {
     // Both listeners go when either fires: a long stream to a slow reader waits many times.
     const done = () => {

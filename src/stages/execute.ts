@@ -14,7 +14,6 @@ export async function execute(ctx: RequestContext, finish: Finish): Promise<void
   const call: EngineCall = {
     endpoint: ctx.endpoint!,
     body,
-    rawBody: ctx.rawBody,
     model: ctx.model!.config,
     deployment: deployment.config,
     requestId: ctx.id,

@@ -16,8 +16,7 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
   return async function inference(ctx: RequestContext): Promise<void> {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
     const raw = await readJsonBody(ctx.req, limits); // 3: 413, 408; 4: 400 invalid_json
-    validateRequest(ctx, endpoint, raw.value); // 4: 400 invalid_parameter
-    ctx.rawBody = raw.text;
+    validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
     checkAccount(ctx); // 5: 412 account_suspended
     resolveModel(ctx, deps.registry); // 6: 404, private models included
     checkPermission(ctx); // 7: 403

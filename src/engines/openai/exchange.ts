@@ -11,19 +11,19 @@ import type { Cancellation } from '../../server/cancellation.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
-export interface UpstreamHead {
-  statusCode: number;
-  headers: UpstreamHeaders;
-}
-
-export interface BufferedResponse extends UpstreamHead {
-  body: string;
-}
-
 /** Receives a stream's chunks; returns false to pause the upstream until `resume()`. */
 export type ChunkSink = (chunk: Buffer) => boolean;
 
-export interface StreamingResponse extends UpstreamHead {
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: UpstreamHeaders;
+  /**
+   * A stream to attach to: one was asked for and the engine answered 2xx `text/event-stream`.
+   * Any other answer was collected whole, in `body`.
+   */
+  readonly isStream: boolean;
+  /** A collected answer's body. */
+  readonly body: string;
   /**
    * Hands the stream's chunks to `sink`, starting with any that arrived with the headers (undici
    * parses a packet's headers and body in one go, before the caller can attach), and its end to
@@ -38,12 +38,12 @@ export interface StreamingResponse extends UpstreamHead {
 
 const decoder = new TextDecoder();
 
-class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
+class Exchange implements Dispatcher.DispatchHandler, UpstreamResponse {
   statusCode = 0;
   headers: UpstreamHeaders = {};
+  isStream = false;
   private controller: Dispatcher.DispatchController | undefined;
   private settled = false;
-  private streaming = false;
   private chunks: Buffer[] = [];
   private sink: ChunkSink | undefined;
   private onEnd: ((err?: unknown) => void) | undefined;
@@ -54,7 +54,7 @@ class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
   constructor(
     private readonly cancel: Cancellation,
     private readonly stream: boolean,
-    private readonly resolve: (r: Exchange) => void,
+    private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (err: unknown) => void,
   ) {
     this.stopListening = cancel.onAbort((reason) => this.controller?.abort(reason as Error));
@@ -68,8 +68,9 @@ class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.statusCode = statusCode;
     this.headers = headers as UpstreamHeaders;
-    if (!this.stream || statusCode < 200 || statusCode >= 300) return;
-    this.streaming = true;
+    // Anything but a 2xx event stream is collected whole, so its body can explain what went wrong.
+    if (!this.stream || statusCode < 200 || statusCode >= 300 || !String(headers['content-type'] ?? '').includes('text/event-stream')) return;
+    this.isStream = true;
     this.settled = true;
     this.resolve(this);
   }
@@ -83,7 +84,7 @@ class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
 
   onResponseEnd(): void {
     this.stopListening();
-    if (this.streaming) this.end();
+    if (this.isStream) this.end();
     else if (!this.settled) {
       this.settled = true;
       this.resolve(this);
@@ -92,7 +93,7 @@ class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.stopListening();
-    if (this.streaming) this.end(err);
+    if (this.isStream) this.end(err);
     else if (!this.settled) {
       this.settled = true;
       this.reject(err);
@@ -130,13 +131,10 @@ class Exchange implements Dispatcher.DispatchHandler, StreamingResponse {
 }
 
 /**
- * Sends the request; `stream` says whether a 2xx answer is handed over chunk by chunk (then the
- * promise resolves at its headers) or collected whole. A non-2xx answer is always collected
- * whole, so its body can explain the failure.
+ * Sends the request; with `stream`, a 2xx event stream resolves at its headers and is read by
+ * attaching to it (`isStream`); every other answer resolves once collected whole.
  */
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: true): Promise<StreamingResponse | BufferedResponse>;
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: false): Promise<BufferedResponse>;
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean): Promise<StreamingResponse | BufferedResponse> {
+export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean): Promise<UpstreamResponse> {
   if (cancel.aborted) return Promise.reject(cancel.reason);
   return new Promise((resolve, reject) => {
     const handler = new Exchange(cancel, stream, resolve, reject);

@@ -2,8 +2,8 @@
 // keep-alive pool (exchange.ts). Streams pass through event by event without re-serializing JSON;
 // only the model name is rewritten and the usage event (always requested upstream) is read.
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { exchange, type BufferedResponse, type StreamingResponse } from './exchange.js';
-import { isUsage, parseEvent } from './stream-event.js';
+import { exchange, type UpstreamResponse } from './exchange.js';
+import { parseEvent, toUsage } from './stream-event.js';
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { DeploymentConfig } from '../../config/schema.js';
@@ -14,6 +14,9 @@ import type { Cancellation } from '../../server/cancellation.js';
 import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
+
+/** After [DONE], how long an engine may take to end its response before its connection is dropped. */
+const DONE_GRACE_MS = 1_000;
 
 /** Characters parsed and not yet taken by the client's writer, past which the upstream pauses. */
 const HIGH_WATER = 256 * 1024;
@@ -45,10 +48,8 @@ export class OpenAIEngine implements Engine {
   }
 
   private upstreamBody(call: EngineCall, stream: boolean): string {
-    // The client's own bytes go up unchanged when nothing in them needs to change: they are the
-    // JSON that was just validated, and re-serializing them costs as much as parsing did.
-    const needsUsage = stream && !call.clientWantsUsage;
-    if (call.rawBody !== undefined && !this.deployment.upstreamModel && !needsUsage) return call.rawBody;
+    // Always the validated object, re-serialized, never the client's bytes: with a key given twice
+    // the engine's JSON parser might keep the other value than the one validated and billed.
     const body: Record<string, unknown> = { ...call.body };
     if (this.deployment.upstreamModel) body.model = this.deployment.upstreamModel;
     if (stream) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
@@ -63,15 +64,15 @@ export class OpenAIEngine implements Engine {
     return { path: this.basePath + PATHS[call.endpoint], method: 'POST', headers, body: this.upstreamBody(call, stream) };
   }
 
-  private async send(call: EngineCall, stream: boolean): Promise<BufferedResponse | StreamingResponse> {
-    let res: BufferedResponse | StreamingResponse;
+  private async send(call: EngineCall, stream: boolean): Promise<UpstreamResponse> {
+    let res: UpstreamResponse;
     try {
-      res = stream ? await exchange(this.pool, this.options(call, true), call.cancel, true) : await exchange(this.pool, this.options(call, false), call.cancel, false);
+      res = await exchange(this.pool, this.options(call, stream), call.cancel, stream);
     } catch (err) {
       throw connectionError(err, call.cancel);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    throw errorFromUpstreamStatus(res.statusCode, (res as BufferedResponse).body, res.headers['retry-after']);
+    throw errorFromUpstreamStatus(res.statusCode, res.body, res.headers['retry-after']);
   }
 
   private rewriteModel(json: string, clientModel: string): string {
@@ -81,7 +82,7 @@ export class OpenAIEngine implements Engine {
   }
 
   async json(call: EngineCall): Promise<JsonAnswer> {
-    const text = ((await this.send(call, false)) as BufferedResponse).body;
+    const { body: text } = await this.send(call, false);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -94,21 +95,12 @@ export class OpenAIEngine implements Engine {
     }
     // The engine's bytes go out as they came, but for the model name: parsed only to check the
     // shape and read the usage, never re-serialized.
-    const usage = body.usage as Record<string, number> | undefined;
-    return {
-      text: this.rewriteModel(text, String(call.body.model)),
-      usage: usage && typeof usage.prompt_tokens === 'number'
-        ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens ?? 0, total_tokens: usage.total_tokens ?? usage.prompt_tokens }
-        : undefined,
-    };
+    return { text: this.rewriteModel(text, String(call.body.model)), usage: toUsage(body.usage) };
   }
 
   async stream(call: EngineCall): Promise<StreamAnswer> {
-    // A 2xx answer to a stream request is a stream (send() threw for any other).
-    const res = (await this.send(call, true)) as StreamingResponse & BufferedResponse;
-    const contentType = String(res.headers['content-type'] ?? '');
-    if (!contentType.includes('text/event-stream')) {
-      res.abort();
+    const res = await this.send(call, true);
+    if (!res.isStream) {
       throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: res.body.slice(0, 4096) });
     }
     let usage: Usage | undefined;
@@ -123,8 +115,9 @@ export class OpenAIEngine implements Engine {
       if (parsed.error !== undefined) {
         throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
       }
-      if (isUsage(parsed.usage)) {
-        usage = parsed.usage;
+      const reported = toUsage(parsed.usage);
+      if (reported) {
+        usage = reported;
         if (!wantsUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) return undefined;
       }
       return self.rewriteModel(data, clientModel);
@@ -143,6 +136,11 @@ export class OpenAIEngine implements Engine {
         if (done || failure !== undefined) return;
         if (e.data === '[DONE]') {
           done = true;
+          // Whatever follows is ignored, but an engine that never ends its response would hold a
+          // pool connection for good: it gets DONE_GRACE_MS to end, then the connection is dropped.
+          setImmediate(() => {
+            if (!ended) setTimeout(() => ended || res.abort(), DONE_GRACE_MS).unref();
+          });
           return;
         }
         try {

@@ -1,4 +1,4 @@
-// What the gateway checks in each SSE payload of an engine's stream. Every payload is parsed once:
+// What the gateway checks in each SSE payload of an engine's stream, and in an engine's usage. Every payload is parsed once:
 // the contract lets nothing that is not JSON reach the client, and no cheaper check is sound (a
 // framing check passes `{…}` that is not JSON; a scanner written in JavaScript measured no faster
 // than V8's JSON.parse). The original text, not a re-serialization, is what gets forwarded.
@@ -29,6 +29,18 @@ export function parseEvent(data: string): StreamEvent {
   return event;
 }
 
-export function isUsage(x: unknown): x is Usage {
-  return typeof x === 'object' && x !== null && typeof (x as Usage).prompt_tokens === 'number';
+function tokenCount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
+}
+
+/**
+ * An engine's `usage`, if it is one: token counts that are finite, non-negative numbers (a missing
+ * completion count is 0). Anything else is no usage at all: it must never reach the ledger or the
+ * metrics as NaN or a string.
+ */
+export function toUsage(x: unknown): Usage | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const { prompt_tokens: prompt, completion_tokens: completion = 0, total_tokens: total } = x as Record<string, unknown>;
+  if (!tokenCount(prompt) || !tokenCount(completion)) return undefined;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: tokenCount(total) ? total : prompt + completion };
 }
