@@ -4,6 +4,7 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { exchange, type UpstreamResponse } from './exchange.js';
 import { parseEvent, toUsage } from './stream-event.js';
+import { ChunkTemplate } from './chunk-template.js';
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { DeploymentConfig } from '../../config/schema.js';
@@ -108,9 +109,13 @@ export class OpenAIEngine implements Engine {
     const wantsUsage = call.clientWantsUsage;
     const self = this;
 
+    const template = new ChunkTemplate();
+
     /** Checks one upstream payload; returns it ready for the client, or undefined to drop it. */
     function accept(data: string): string | undefined {
-      // Parsed to check it (stream-event.ts); the original text is what gets forwarded.
+      // The original text is what gets forwarded. It is known valid either as the last payload
+      // with new text (chunk-template.ts) or by parsing it (stream-event.ts).
+      if (template.matches(data)) return self.rewriteModel(data, clientModel);
       const parsed = parseEvent(data);
       if (parsed.error !== undefined) {
         throw new GatewayError('upstream_unknown_error', { message: 'The inference engine failed during the stream.', upstreamBody: data.slice(0, 4096) });
@@ -119,6 +124,8 @@ export class OpenAIEngine implements Engine {
       if (reported) {
         usage = reported;
         if (!wantsUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0) return undefined;
+      } else {
+        template.learn(data);
       }
       return self.rewriteModel(data, clientModel);
     }

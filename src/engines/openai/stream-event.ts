@@ -1,7 +1,8 @@
-// What the gateway checks in each SSE payload of an engine's stream, and in an engine's usage. Every payload is parsed once:
-// the contract lets nothing that is not JSON reach the client, and no cheaper check is sound (a
-// framing check passes `{…}` that is not JSON; a scanner written in JavaScript measured no faster
-// than V8's JSON.parse). The original text, not a re-serialization, is what gets forwarded.
+// What the gateway checks in an SSE payload of an engine's stream, and in an engine's usage. The
+// contract lets nothing that is not JSON reach the client: a payload is parsed here unless
+// chunk-template.ts proves it valid without parsing. (A framing check would pass `{…}` that is not
+// JSON; a full JSON scanner written in JavaScript measured no faster than V8's JSON.parse.) The
+// original text, not a re-serialization, is what gets forwarded.
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { Usage } from '../types.js';
 
