@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { RequestContext } from '../server/context.js';
 import { BillingRepo, type Reservation, type ReserveOutcome, type Settlement } from '../store/billing-repo.js';
 import { nanosToUsd } from '../store/money.js';
-import { currentMonth, monthResetsAt } from '../store/period.js';
+import { currentMonth, isoAt, monthResetsAt } from '../store/period.js';
 import type { Store } from '../store/store.js';
 import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
@@ -18,17 +18,6 @@ import { holderGone, holderName, instanceOf } from './process-identity.js';
 
 function usd(nanos: number): string {
   return `$${nanosToUsd(nanos).toFixed(4).replace(/0+$/, '').replace(/\.$/, '')}`;
-}
-
-let isoMs = -1;
-let isoText = '';
-/** An ISO time; under load requests that start in the same millisecond share the formatting. */
-function isoAt(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
 }
 
 /** Journaled settlements reach the database within this, or sooner once this many wait. */
@@ -102,13 +91,13 @@ export class Billing {
       accountCapNanos: account.monthlyCapNanos,
       keyCapNanos: key.spendCapNanos,
     };
+    if (BillingRepo.needsReservation(r)) {
+      r.amountNanos = this.estimateNanos(ctx, false);
+      const held = this.leases.hold(r, nowMs);
+      if (held !== 'ok') return this.admitSlowly(ctx, r, held, new Date(nowMs));
+    }
     ctx.reservation = r;
-    if (!BillingRepo.needsReservation(r)) return undefined;
-    r.amountNanos = this.estimateNanos(ctx, false);
-    const held = this.leases.hold(r, nowMs);
-    if (held === 'ok') return undefined;
-    ctx.reservation = undefined;
-    return this.admitSlowly(ctx, r, held, new Date(nowMs));
+    return undefined;
   }
 
   private async admitSlowly(ctx: RequestContext, r: Reservation, held: Promise<ReserveOutcome> | ReserveOutcome, now: Date): Promise<void> {

@@ -9,7 +9,7 @@
 // balances, and at shutdown; a crashed process's leases are given back by the next start
 // (Billing.recover). Near a limit a top-up is refused: the lease then reserves exactly each
 // request's cost, as if there were no lease, for LEAN_MS.
-import type { Release, Reservation, ReserveOutcome } from '../store/billing-repo.js';
+import { reservationGroup, type Release, type Reservation, type ReserveOutcome } from '../store/billing-repo.js';
 
 /** Requests a top-up is sized for. */
 const LEASE_REQUESTS = 32;
@@ -28,21 +28,11 @@ interface Lease {
   leanUntil: number;
 }
 
-/** The same reservation group (billing-repo's reservationGroup): account, key, period and limits. */
-function sameGroup(a: Reservation, b: Reservation): boolean {
-  return a.keyId === b.keyId && a.accountId === b.accountId && a.period === b.period && a.prepaid === b.prepaid
-    && a.accountCapNanos === b.accountCapNanos && a.keyCapNanos === b.keyCapNanos;
-}
-
 export type ReserveFn = (r: Reservation) => Promise<ReserveOutcome>;
 export type ReleaseFn = (items: Release[]) => Promise<void>;
 
 export class CreditLeases {
-  /**
-   * By key id, the leases of that key (nearly always one): found by comparing a few fields rather
-   * than by building a string key for every request.
-   */
-  private readonly leases = new Map<string, Lease[]>();
+  private readonly leases = new Map<string, Lease>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(readonly holder: string, private readonly reserve: ReserveFn, private readonly release: ReleaseFn) {
@@ -51,12 +41,11 @@ export class CreditLeases {
   }
 
   private leaseFor(r: Reservation, now: number): Lease {
-    let ofKey = this.leases.get(r.keyId);
-    if (!ofKey) this.leases.set(r.keyId, (ofKey = []));
-    let lease = ofKey.find((l) => sameGroup(l.group, r));
+    const key = reservationGroup(r);
+    let lease = this.leases.get(key);
     if (!lease) {
       lease = { spare: 0, group: { ...r, amountNanos: 0, lease: this.holder }, lastUsed: now, leanUntil: 0 };
-      ofKey.push(lease);
+      this.leases.set(key, lease);
     }
     lease.lastUsed = now;
     return lease;
@@ -102,15 +91,11 @@ export class CreditLeases {
   /** Gives back the spare of every lease last used before `before` (all of them by default). */
   async giveBack(before = Infinity): Promise<void> {
     const items: Release[] = [];
-    for (const [keyId, ofKey] of this.leases) {
-      const kept = ofKey.filter((lease) => {
-        if (lease.lastUsed >= before) return true;
-        if (lease.spare > 0) items.push({ reservation: lease.group, amountNanos: lease.spare });
-        lease.spare = 0;
-        return false;
-      });
-      if (kept.length === 0) this.leases.delete(keyId);
-      else if (kept.length < ofKey.length) this.leases.set(keyId, kept);
+    for (const [key, lease] of this.leases) {
+      if (lease.lastUsed >= before) continue;
+      if (lease.spare > 0) items.push({ reservation: lease.group, amountNanos: lease.spare });
+      lease.spare = 0;
+      this.leases.delete(key);
     }
     try {
       await this.release(items);

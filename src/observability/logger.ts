@@ -3,6 +3,7 @@
 import { fstatSync } from 'node:fs';
 import pino from 'pino';
 import { TurnBatch } from './turn-batch.js';
+import { isoAt } from '../store/period.js';
 
 export type Logger = pino.Logger;
 
@@ -17,7 +18,7 @@ function cachedIsoTime(): () => string {
     const now = Date.now();
     if (now !== lastMs) {
       lastMs = now;
-      stamp = `,"time":"${new Date(now).toISOString()}"`;
+      stamp = `,"time":"${isoAt(now)}"`;
     }
     return stamp;
   };

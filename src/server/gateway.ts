@@ -99,7 +99,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { metrics } = deps;
   const requestLog = createRequestLogger(logger);
   const router = createRouter(buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN));
-  let inFlight = 0;
+  // Requests being served: the in-flight gauge reads it, and the drain waits for it to reach 0.
+  const inFlight = metrics.active;
   let onIdle: (() => void) | undefined;
 
   function record(ctx: RequestContext, status: number): void {
@@ -131,8 +132,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtMs: Date.now(), cancel: new Cancellation() };
-    inFlight++;
-    metrics.active.count++;
+    inFlight.count++;
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel.abort(new ClientClosed());
     });
@@ -154,8 +154,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
     } finally {
       record(ctx, status);
-      metrics.active.count--;
-      if (--inFlight === 0) onIdle?.();
+      if (--inFlight.count === 0) onIdle?.();
     }
   }
 
@@ -189,7 +188,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        if (inFlight > 0) {
+        if (inFlight.count > 0) {
           await Promise.race([
             new Promise<void>((resolve) => (onIdle = resolve)),
             new Promise<void>((resolve) => setTimeout(resolve, config.server.drainMs).unref()),
