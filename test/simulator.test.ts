@@ -153,7 +153,7 @@ describe('timing', () => {
   test('time to first token grows with prefill (SimCore)', async () => {
     const sim = core({ ttftMs: 0, itlMs: 0, prefillMsPerToken: 3, outputTokens: { min: 2, max: 2 } });
     const ttft = async (content: string) => {
-      const plan = sim.plan('chat', { model: 'x', messages: user(content) });
+      const plan = await sim.plan('chat', { model: 'x', messages: user(content) });
       const t0 = performance.now();
       const it = sim.stream(plan, new AbortController().signal, false);
       await it.next();
@@ -186,7 +186,7 @@ describe('timing', () => {
 
   test('maxNumSeqs 2: of 4 concurrent requests the last two start only after the first two end (SimCore)', async () => {
     const sim = core({ ttftMs: 200, itlMs: 0, prefillMsPerToken: 0, maxNumSeqs: 2, outputTokens: { min: 1, max: 1 } });
-    const plans = [0, 1, 2, 3].map((i) => sim.plan('chat', { model: 'x', messages: user(`request ${i}`) }));
+    const plans = await Promise.all([0, 1, 2, 3].map((i) => sim.plan('chat', { model: 'x', messages: user(`request ${i}`) })));
     const t0 = performance.now();
     const spans = await Promise.all(plans.map(async (plan, i) => {
       const signal = new AbortController().signal;

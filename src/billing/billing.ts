@@ -1,7 +1,7 @@
 // Precedence 8 and the final step: reserve the likely cost when a request is admitted; settle it
 // to the real usage by journaling its ledger row before the response's last byte leaves (the
-// database catches up in batches, see ledger-journal.ts). A request that fails before any output
-// costs nothing.
+// database catches up in batches, see ledger-journal.ts). The ledger holds what was served: a
+// request refused or failed before any output costs nothing and leaves no row.
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestContext } from '../server/context.js';
@@ -9,7 +9,7 @@ import { BillingRepo, type Reservation, type ReserveOutcome, type Settlement } f
 import { nanosToUsd } from '../store/money.js';
 import { currentMonth, isoAt, monthResetsAt } from '../store/period.js';
 import type { Store } from '../store/store.js';
-import { promptTokenBound, promptTokenCount } from '../tokenize/prompt.js';
+import { countPrompts, promptsBound, promptsOf, sum } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
 import { GroupCommit } from './group-commit.js';
 import { LedgerJournal } from './ledger-journal.js';
@@ -56,14 +56,14 @@ export class Billing {
 
   /**
    * Most this request can cost: the prompt plus max_tokens (or the rest of the context), per
-   * choice. `exact` counts the prompt with the tokenizer; otherwise a byte bound stands in, which
+   * choice. The prompt is the exact count once known; until then its byte bound stands in, which
    * only ever overestimates (the surplus is released at settlement).
    */
-  private estimateNanos(ctx: RequestContext, exact: boolean): number {
+  private estimateNanos(ctx: RequestContext): number {
     const model = ctx.model!.config;
     const body = ctx.body!;
     const endpoint = ctx.endpoint!;
-    const prompt = ctx.promptTokens ?? (exact ? (ctx.promptTokens = promptTokenCount(body, endpoint)) : (ctx.promptBound ??= promptTokenBound(body, endpoint)));
+    const prompt = ctx.promptTokens ?? (ctx.promptCounts ? sum(ctx.promptCounts) : promptsBound((ctx.prompts ??= promptsOf(body, endpoint))));
     if (endpoint === 'embeddings') return costNanos(model.pricing, prompt, 0);
     const maxOut = (body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, model.contextLength - prompt)) as number;
     const n = typeof body.n === 'number' ? body.n : 1;
@@ -92,7 +92,7 @@ export class Billing {
       keyCapNanos: key.spendCapNanos,
     };
     if (BillingRepo.needsReservation(r)) {
-      r.amountNanos = this.estimateNanos(ctx, false);
+      r.amountNanos = this.estimateNanos(ctx);
       const held = this.leases.hold(r, nowMs);
       if (held !== 'ok') return this.admitSlowly(ctx, r, held, new Date(nowMs));
     }
@@ -102,9 +102,13 @@ export class Billing {
 
   private async admitSlowly(ctx: RequestContext, r: Reservation, held: Promise<ReserveOutcome> | ReserveOutcome, now: Date): Promise<void> {
     let outcome = await held;
-    if (outcome !== 'ok' && ctx.promptTokens === undefined) {
+    if (outcome !== 'ok' && ctx.promptCounts === undefined) {
       // Near a limit the byte bound may refuse what the real count allows: count and try again.
-      r.amountNanos = this.estimateNanos(ctx, true);
+      // A prompt over the context is refused at the next step: counting stops there.
+      const context = ctx.model!.config.contextLength;
+      const counts = (ctx.promptCounts = await countPrompts(ctx.prompts!, context));
+      if (counts.every((n) => n <= context)) ctx.promptTokens = sum(counts);
+      r.amountNanos = this.estimateNanos(ctx);
       outcome = await this.leases.hold(r);
     }
     if (outcome === 'insufficient_credits') {
@@ -125,9 +129,15 @@ export class Billing {
     const model = ctx.model!.config;
     // A stream that broke or was abandoned after output started still delivered that output.
     const delivered = status === 200 || (ctx.streamedEvents ?? 0) > 0;
+    if (!delivered) {
+      // Refused or failed before any output: the hold goes back and the ledger never hears of it
+      // (the request log and the metrics still do).
+      if (BillingRepo.needsReservation(r)) this.leases.settle(r, r.amountNanos, 0);
+      return Promise.resolve();
+    }
     const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? 0;
     const output = ctx.usage?.completion_tokens ?? ctx.streamedEvents ?? 0;
-    const cost = delivered ? costNanos(model.pricing, input, output) : 0;
+    const cost = costNanos(model.pricing, input, output);
     // What the request held goes back to its lease, but for the part the ledger row settles.
     const settled = BillingRepo.needsReservation(r) ? this.leases.settle(r, r.amountNanos, cost) : 0;
     // The reservation was this request's alone (the lease keeps its own copy): it becomes the row's.
@@ -145,8 +155,8 @@ export class Billing {
         endpoint: ctx.endpoint!,
         status,
         error_code: errorCode ?? null,
-        input_tokens: delivered ? input : 0,
-        output_tokens: delivered ? output : 0,
+        input_tokens: input,
+        output_tokens: output,
         started_at: isoAt(ctx.startedAtMs),
         duration_ms: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
         first_byte_ms: ctx.firstByteMs === undefined ? null : Math.round(ctx.firstByteMs * 100) / 100,

@@ -5,6 +5,7 @@ import type { Principal } from '../keys/authenticate.js';
 import type { Endpoint, Usage } from '../engines/types.js';
 import type { Deployment, RegisteredModel } from '../routing/registry.js';
 import type { Cancellation } from './cancellation.js';
+import type { Prompt } from '../tokenize/prompt.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
 export interface RequestContext {
@@ -22,9 +23,12 @@ export interface RequestContext {
   stream?: boolean;
   model?: RegisteredModel;
   deployment?: Deployment;
+  /** What in the body adds prompt tokens (gathered once). */
+  prompts?: Prompt[];
+  /** Each prompt's token count, once counted (a count over the limit it was counted to stops early). */
+  promptCounts?: number[];
+  /** The exact prompt tokens, known when every prompt was counted in full. */
   promptTokens?: number;
-  /** An upper bound of promptTokens from the prompt's UTF-8 size: no tokenizer needed. */
-  promptBound?: number;
   usage?: Usage;
   firstByteMs?: number;
   /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */

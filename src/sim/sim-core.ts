@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { SimSettings } from '../config/schema.js';
 import type { Endpoint, Usage } from '../engines/types.js';
-import { chatPromptText, countChatPrompt, countCompletionPrompts, countText } from '../tokenize/count.js';
+import { countPrompts, promptsOf, sum } from '../tokenize/prompt.js';
 import { embedText, generateChoice, toBase64Floats, type GeneratedChoice } from './generate.js';
 import { SeqScheduler } from './scheduler.js';
 
@@ -38,13 +38,9 @@ function stopList(stop: unknown): string[] {
   return Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : [];
 }
 
-function promptOf(endpoint: GenerationPlan['endpoint'], body: Body): { text: string; tokens: number } {
-  if (endpoint === 'chat') {
-    const messages = body.messages as Body[];
-    return { text: chatPromptText(messages), tokens: countChatPrompt(messages) };
-  }
-  const counts = countCompletionPrompts(body.prompt);
-  return { text: JSON.stringify(body.prompt), tokens: counts.reduce((a, b) => a + b, 0) };
+/** The text that seeds the generated answer: the same prompt always gets the same answer. */
+function seedText(endpoint: GenerationPlan['endpoint'], body: Body): string {
+  return endpoint === 'chat' ? JSON.stringify(body.messages) : JSON.stringify(body.prompt);
 }
 
 export class SimCore {
@@ -54,18 +50,20 @@ export class SimCore {
     this.scheduler = new SeqScheduler(settings.maxNumSeqs, settings.maxQueue);
   }
 
-  plan(endpoint: GenerationPlan['endpoint'], body: Body): GenerationPlan {
+  /** Real token counts come from the counting worker: a large prompt never blocks the event loop. */
+  async plan(endpoint: GenerationPlan['endpoint'], body: Body): Promise<GenerationPlan> {
     if (body.logprobs === true || (typeof body.logprobs === 'number' && body.logprobs > 0)) {
       throw new SimRequestError('logprobs are not supported by this engine', 'logprobs');
     }
-    const prompt = promptOf(endpoint, body);
+    const promptTokens = sum(await countPrompts(promptsOf(body, endpoint)));
+    const text = seedText(endpoint, body);
     const n = typeof body.n === 'number' ? body.n : 1;
     const maxTokens = (body.max_completion_tokens ?? body.max_tokens) as number | null | undefined;
     const seed = (this.settings.seed ^ (typeof body.seed === 'number' ? body.seed : 0)) >>> 0;
     const stop = stopList(body.stop);
     const choices: GeneratedChoice[] = [];
     for (let index = 0; index < n; index++) {
-      choices.push(generateChoice({ seed, prompt: prompt.text, index, maxTokens: maxTokens ?? undefined, stop, lengthRange: this.settings.outputTokens }));
+      choices.push(generateChoice({ seed, prompt: text, index, maxTokens: maxTokens ?? undefined, stop, lengthRange: this.settings.outputTokens }));
     }
     const completion = choices.reduce((a, c) => a + c.tokens.length, 0);
     return {
@@ -74,8 +72,8 @@ export class SimCore {
       model: String(body.model),
       endpoint,
       choices,
-      usage: { prompt_tokens: prompt.tokens, completion_tokens: completion, total_tokens: prompt.tokens + completion },
-      firstTokenMs: this.settings.ttftMs + this.settings.prefillMsPerToken * prompt.tokens,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
+      firstTokenMs: this.settings.ttftMs + this.settings.prefillMsPerToken * promptTokens,
     };
   }
 
@@ -146,8 +144,7 @@ export class SimCore {
     const dims = typeof body.dimensions === 'number' ? body.dimensions : this.settings.embeddingDimensions;
     // A flat array of numbers is one tokenized input, not many.
     const items = inputs.length > 0 && typeof inputs[0] === 'number' ? [inputs] : inputs;
-    let promptTokens = 0;
-    for (const x of items) promptTokens += Array.isArray(x) ? x.length : countText(asText(x));
+    const promptTokens = sum(await countPrompts(promptsOf({ input: items }, 'embeddings')));
     await pause(this.settings.ttftMs + this.settings.prefillMsPerToken * promptTokens, signal);
     const base64 = body.encoding_format === 'base64';
     const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens };

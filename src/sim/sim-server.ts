@@ -96,7 +96,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
     }
     let plan;
     try {
-      plan = core.plan(endpoint, body);
+      plan = await core.plan(endpoint, body);
     } catch (err) {
       if (err instanceof SimRequestError) return vllmError(res, 400, err.message, {}, err.param);
       throw err;

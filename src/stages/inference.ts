@@ -23,7 +23,8 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
     const admitting = deps.billing.admit(ctx); // 8: 402
     if (admitting) await admitting; // only when the database is asked
     try {
-      checkContextLength(ctx); // 9: 400 context_length_exceeded
+      const counting = checkContextLength(ctx); // 9: 400 context_length_exceeded
+      if (counting) await counting; // only when the byte bound cannot prove the prompt fits
       ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
       await execute(ctx, (status, code) => deps.billing.settle(ctx, status, code)); // 14: the engine
     } catch (err) {

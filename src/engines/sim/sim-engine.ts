@@ -32,9 +32,9 @@ export class SimEngine implements Engine {
     return fault === 'slow-first-token' ? this.core.settings.slowFirstTokenMs : undefined;
   }
 
-  private plan(call: EngineCall): GenerationPlan {
+  private async plan(call: EngineCall): Promise<GenerationPlan> {
     try {
-      return this.core.plan(call.endpoint === 'chat' ? 'chat' : 'completions', call.body);
+      return await this.core.plan(call.endpoint === 'chat' ? 'chat' : 'completions', call.body);
     } catch (err) {
       if (err instanceof SimRequestError) throw new GatewayError('unsupported_parameter', { message: err.message, param: err.param });
       throw err;
@@ -62,7 +62,7 @@ export class SimEngine implements Engine {
       const out = await this.core.embeddings(call.body, call.cancel.signal);
       return { text: JSON.stringify(out.body), usage: out.usage };
     }
-    const plan = this.plan(call);
+    const plan = await this.plan(call);
     const release = await this.admit(call.cancel.signal);
     try {
       const body = await this.core.complete(plan, call.cancel.signal, delay);
@@ -76,7 +76,7 @@ export class SimEngine implements Engine {
   async stream(call: EngineCall): Promise<StreamAnswer> {
     const fault = this.pickFault(call);
     const delay = await this.preflight(fault, call.cancel.signal);
-    const plan = this.plan(call);
+    const plan = await this.plan(call);
     const release = await this.admit(call.cancel.signal);
     // A stream abandoned before its first read never runs its finally: free the slot on abort too.
     call.cancel.signal.addEventListener('abort', release, { once: true });
