@@ -23,7 +23,7 @@ export function adminRoutes(ops: AdminOperations, token: string | undefined, lim
     };
     return { method, path, handler };
   }
-  const body = async <S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<z.infer<S>> => validateBody(schema, await readJsonBody(ctx.req, limits));
+  const body = async <S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<z.infer<S>> => validateBody(schema, (await readJsonBody(ctx.req, limits)).value);
   const query = (ctx: RequestContext) => Object.fromEntries(new URL(ctx.req.url ?? '/', 'http://x').searchParams);
 
   return [

@@ -61,17 +61,20 @@ export const chatCompletionRequest = z.looseObject({
   max_completion_tokens: maxTokens,
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
-  tools: z.array(z.looseObject({ type: z.string(), function: z.looseObject({ name: z.string() }).optional() })).nullish(),
+  tools: z.array(z.looseObject({ type: z.string(), function: z.looseObject({ name: z.string() }).optional() })).max(128).nullish(), // OpenAI's documented maximum
   tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string() })]).nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: z.looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) }).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
-const tokenArray = z.array(z.number().int().min(0)).min(1);
+// Token-id prompts can hold a whole context of numbers: one loop, not a schema per number (which
+// cost ~1 µs each, 0.6 s for 500,000 ids).
+const isTokenId = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+const tokenArray = z.custom<number[]>((v) => Array.isArray(v) && v.length > 0 && v.every(isTokenId), { message: 'expected a non-empty array of token ids (integers of 0 or more)' });
 export const completionRequest = z.looseObject({
   ...sampling,
-  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray, z.array(tokenArray).min(1)]),
+  prompt: z.union([z.string(), tokenArray, z.array(z.string()).min(1), z.array(tokenArray).min(1)]), // token ids first: checked in one loop
   echo: z.boolean().nullish(),
   logprobs: z.number().int().min(0).max(5).nullish(),
   best_of: z.number().int().min(1).max(20).nullish(),
@@ -81,7 +84,7 @@ export type CompletionRequest = z.infer<typeof completionRequest>;
 
 export const embeddingRequest = z.looseObject({
   model: z.string().min(1).max(256),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048), tokenArray, z.array(tokenArray).min(1).max(2048)]),
+  input: z.union([z.string(), tokenArray, z.array(z.string()).min(1).max(2048), z.array(tokenArray).min(1).max(2048)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().min(1).max(8192).optional(),
   user: z.string().max(512).optional(),

@@ -5,6 +5,12 @@ import { formatPath } from '../config/path.js';
 
 type Issue = z.core.$ZodIssue;
 
+/** What is wrong with a body: the field's path (null for the whole body) and a message. */
+export interface BodyProblem {
+  param: string | null;
+  message: string;
+}
+
 /** Union failures nest their branches' issues; the deepest path says most about what is wrong. */
 function deepest(issue: Issue): Issue {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
@@ -18,11 +24,24 @@ function deepest(issue: Issue): Issue {
   return best;
 }
 
+function problemOf(error: z.ZodError): BodyProblem {
+  const issue = deepest(error.issues[0]!);
+  const param = formatPath(issue.path);
+  return { param: param || null, message: issue.path.length === 0 ? issue.message : `Invalid '${param}': ${issue.message}` };
+}
+
+/** The first problem the schema finds, or undefined. A plain value: it crosses to a worker. */
+export function schemaProblem(schema: z.ZodType, body: unknown): BodyProblem | undefined {
+  const result = schema.safeParse(body);
+  return result.success ? undefined : problemOf(result.error);
+}
+
+export function invalidParameter(problem: BodyProblem): GatewayError {
+  return new GatewayError('invalid_parameter', problem);
+}
+
 export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = deepest(result.error.issues[0]!);
-  const param = formatPath(issue.path);
-  const message = issue.path.length === 0 ? issue.message : `Invalid '${param}': ${issue.message}`;
-  throw new GatewayError('invalid_parameter', { param: param || null, message });
+  if (!result.success) throw invalidParameter(problemOf(result.error));
+  return result.data;
 }

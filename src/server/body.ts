@@ -76,18 +76,27 @@ function readRaw(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   });
 }
 
-function depthExceeds(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (d > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+/** True when `value` nests deeper than `levels` (recursion is bounded by `levels` itself). */
+function deeperThan(value: object, levels: number): boolean {
+  if (levels === 0) return true;
+  if (Array.isArray(value)) {
+    for (const x of value) if (typeof x === 'object' && x !== null && deeperThan(x, levels - 1)) return true;
+    return false;
+  }
+  for (const k in value) {
+    const x = (value as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && deeperThan(x, levels - 1)) return true;
   }
   return false;
 }
 
-export function parseJsonObject(raw: Buffer): Record<string, unknown> {
+/** A parsed body and the JSON text it came from. */
+export interface JsonBody {
+  value: Record<string, unknown>;
+  text: string;
+}
+
+export function parseJsonObject(raw: Buffer): JsonBody {
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -108,13 +117,13 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
     throw new GatewayError('invalid_json', { message: 'The request body must be a JSON object.' });
   }
   // Each level of nesting takes two characters at least: a short body cannot be too deep.
-  if (text.length > 2 * MAX_DEPTH && depthExceeds(value, MAX_DEPTH)) {
+  if (text.length > 2 * MAX_DEPTH && deeperThan(value, MAX_DEPTH)) {
     throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
   }
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, text };
 }
 
-export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
   const raw = await readRaw(req, limits);
   checkContentType(req);
   return parseJsonObject(raw);

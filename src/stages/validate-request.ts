@@ -1,20 +1,32 @@
-// Precedence 4: the body against the OpenAI schema of its endpoint.
-import { GatewayError } from '../errors/gateway-error.js';
+// Precedence 4: the body against the OpenAI schema of its endpoint. A schema check costs about a
+// microsecond per value in the body: a large body (many messages, parts or token ids) is checked
+// on the offload worker, so that it never holds the event loop.
 import type { Endpoint } from '../engines/types.js';
-import { chatCompletionRequest, completionRequest, embeddingRequest } from '../openai/schemas.js';
-import { validateBody } from '../openai/validate.js';
+import { checkBody } from '../openai/check-body.js';
+import { invalidParameter } from '../openai/validate.js';
+import { offload } from '../offload/offload.js';
+import type { JsonBody } from '../server/body.js';
 import type { RequestContext } from '../server/context.js';
 
-const schemas = { chat: chatCompletionRequest, completions: completionRequest, embeddings: embeddingRequest } as const;
+/** Bodies up to this size (characters of JSON) are checked on the event loop: a few ms at most. */
+const CHECK_HERE_CHARS = 64 * 1024;
 
-export function validateRequest(ctx: RequestContext, endpoint: Endpoint, raw: Record<string, unknown>): void {
-  const body = validateBody(schemas[endpoint], raw) as Record<string, unknown>;
-  if (endpoint !== 'embeddings') {
-    if (body.stream_options != null && body.stream !== true) {
-      throw new GatewayError('invalid_parameter', { param: 'stream_options', message: "Invalid 'stream_options': only allowed when 'stream' is true." });
-    }
-  }
+function accept(ctx: RequestContext, endpoint: Endpoint, body: Record<string, unknown>): void {
   ctx.endpoint = endpoint;
   ctx.body = body;
   ctx.stream = endpoint !== 'embeddings' && body.stream === true;
+}
+
+/** Undefined when the body was checked on the event loop; a promise when it went to the worker. */
+export function validateRequest(ctx: RequestContext, endpoint: Endpoint, raw: JsonBody): Promise<void> | undefined {
+  if (raw.text.length <= CHECK_HERE_CHARS) {
+    const problem = checkBody(endpoint, raw.value);
+    if (problem) throw invalidParameter(problem);
+    accept(ctx, endpoint, raw.value);
+    return undefined;
+  }
+  return offload.check(endpoint, raw.text).then((problem) => {
+    if (problem) throw invalidParameter(problem);
+    accept(ctx, endpoint, raw.value);
+  });
 }

@@ -1,5 +1,5 @@
 // Token counting whose work is linear in the input, whatever its shape, and that stops as soon as
-// a prompt is known to be over its limit. Runs on the counting worker (count-worker.ts), never on
+// a prompt is known to be over its limit. Runs on the offload worker (offload/worker.ts), never on
 // the event loop.
 //
 // BPE is quadratic in the length of one pre-tokenized piece: 16,000 CJK characters without

@@ -2,7 +2,7 @@
 // and the exact count read the same texts, so the bound (UTF-8 bytes: every BPE token covers at
 // least one byte) can never be below the count: whatever is counted is bounded too.
 import type { Endpoint } from '../engines/types.js';
-import { tokenCounter } from './token-counter.js';
+import { offload } from '../offload/offload.js';
 
 /** One prompt: texts whose token counts add up, plus tokens known without counting. */
 export interface Prompt {
@@ -81,7 +81,7 @@ export function promptsBound(prompts: readonly Prompt[]): number {
  * until that is known: its number is then more than `limit`, but not its full size.
  */
 export async function countPrompts(prompts: readonly Prompt[], limit = Infinity): Promise<number[]> {
-  const counted = await tokenCounter.count(prompts.map((p) => p.texts), limit);
+  const counted = await offload.count(prompts.map((p) => p.texts), limit);
   return counted.map((n, i) => n + prompts[i]!.fixedTokens);
 }
 

@@ -1,0 +1,65 @@
+// Work proportional to a request's size, run on the offload worker so that no request, however
+// large or hostile, holds the event loop. The worker starts on first use: most requests are
+// settled by the byte bound and a small body's schema check on the event loop, and never need it.
+import { Worker } from 'node:worker_threads';
+import type { Endpoint } from '../engines/types.js';
+import type { BodyProblem } from '../openai/check-body.js';
+import type { OffloadReply, OffloadRequest } from './worker.js';
+
+type Pending = { resolve: (result: unknown) => void; reject: (err: Error) => void };
+type Job = OffloadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export class Offload {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  /**
+   * Token counts of each prompt (a prompt is the texts that add up to it). A prompt over `limit`
+   * is counted only until that is known: its number is then more than `limit` but not its size.
+   */
+  count(prompts: string[][], limit = Infinity): Promise<number[]> {
+    return this.run({ kind: 'count', prompts, limit: Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER }) as Promise<number[]>;
+  }
+
+  /** The schema check of a body (as its JSON text): undefined when valid, else what is wrong. */
+  check(endpoint: Endpoint, json: string): Promise<BodyProblem | undefined> {
+    return this.run({ kind: 'check', endpoint, json }) as Promise<BodyProblem | undefined>;
+  }
+
+  private run(job: Job): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const worker = this.start();
+      if (this.pending.size === 0) worker.ref(); // work in progress keeps the process alive
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...job, id } as OffloadRequest);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    worker.on('message', (reply: OffloadReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref(); // an idle worker never keeps the process alive
+      if ('error' in reply) p.reject(new Error(`offloaded work failed: ${reply.error}`));
+      else p.resolve(reply.result);
+    });
+    // A crashed worker fails what it was doing; the next job starts a new one.
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the offload worker exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** One worker per process: the tokenizer's tables are loaded once, whoever counts. */
+export const offload = new Offload();

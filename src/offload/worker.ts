@@ -1,0 +1,27 @@
+// The offload worker: work that grows with a request's size and would otherwise hold the event
+// loop (counting tokens with the tokenizer's ~60 MB tables, schema-checking large bodies) runs
+// here, one message in, one reply out.
+import { parentPort } from 'node:worker_threads';
+import { countTexts } from '../tokenize/bounded-count.js';
+import { checkBody } from '../openai/check-body.js';
+import type { Endpoint } from '../engines/types.js';
+
+export type OffloadRequest =
+  | { id: number; kind: 'count'; prompts: string[][]; limit: number }
+  | { id: number; kind: 'check'; endpoint: Endpoint; json: string };
+export type OffloadReply = { id: number; result: unknown } | { id: number; error: string };
+
+function run(msg: OffloadRequest): unknown {
+  if (msg.kind === 'count') return msg.prompts.map((texts) => countTexts(texts, msg.limit));
+  return checkBody(msg.endpoint, JSON.parse(msg.json));
+}
+
+parentPort!.on('message', (msg: OffloadRequest) => {
+  let reply: OffloadReply;
+  try {
+    reply = { id: msg.id, result: run(msg) };
+  } catch (err) {
+    reply = { id: msg.id, error: String((err as Error)?.stack ?? err) };
+  }
+  parentPort!.postMessage(reply);
+});
