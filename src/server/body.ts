@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors/gateway-error.js';
+import { discardRest } from './linger.js';
 
 export interface BodyLimits {
   maxBytes: number;
@@ -24,8 +25,10 @@ function checkContentType(req: IncomingMessage): void {
   throw new GatewayError('unsupported_content_type', { message: `The request body must be JSON; got content-type ${JSON.stringify(type.slice(0, 100))}.`, headers: CLOSE });
 }
 
+// No connection: close here: the rest of the body is read and discarded (linger.ts), after which
+// the connection can serve the client's next request.
 function tooLarge(limit: number): GatewayError {
-  return new GatewayError('payload_too_large', { message: `The request body exceeds the limit of ${limit} bytes.`, headers: CLOSE });
+  return new GatewayError('payload_too_large', { message: `The request body exceeds the limit of ${limit} bytes.` });
 }
 
 /**
@@ -36,14 +39,20 @@ function tooLarge(limit: number): GatewayError {
 function readRaw(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
-  if (length !== undefined && length > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
+  if (length !== undefined && length > limits.maxBytes) {
+    discardRest(req);
+    return Promise.reject(tooLarge(limits.maxBytes));
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     const timer = setTimeout(() => stop(new GatewayError('request_timeout', { message: `The request body was not received within ${limits.timeoutMs} ms.` })), limits.timeoutMs);
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > limits.maxBytes) stop(tooLarge(limits.maxBytes));
+      if (received > limits.maxBytes) {
+        stop(tooLarge(limits.maxBytes));
+        discardRest(req);
+      }
       else chunks.push(chunk);
     };
     const onEnd = () => {
@@ -65,7 +74,8 @@ function readRaw(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
     }
     function stop(err: unknown): void {
       cleanup();
-      // What is left of the body is not read: the answer closes the connection (CLOSE).
+      // What is left of the body is not read: the answer closes the connection (CLOSE), but
+      // for a 413, whose caller discards the rest instead.
       req.pause();
       reject(err);
     }

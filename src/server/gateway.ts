@@ -1,10 +1,11 @@
 // Assembles the gateway: routes, the per-request context, the one place a thrown error becomes a
 // response, the per-request log line, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { SluiceConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
-import { sendError, writeRawError } from '../errors/render.js';
+import { sendError } from '../errors/render.js';
+import { ConnectionErrors } from './connection-errors.js';
 import { Billing } from '../billing/billing.js';
 import { adminRoutes } from '../admin/routes.js';
 import { createAdminOperations } from '../admin/operations.js';
@@ -38,12 +39,6 @@ export interface Gateway {
   deps: GatewayDeps;
   /** Stops accepting, lets in-flight requests finish within the drain deadline, closes everything. */
   close(): Promise<void>;
-}
-
-function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
-  if (err.code === 'HPE_HEADER_OVERFLOW') return new GatewayError('headers_too_large');
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') return new GatewayError('request_timeout');
-  return new GatewayError('malformed_request');
 }
 
 export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): Route[] {
@@ -101,6 +96,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const router = createRouter(buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN));
   // Requests being served: the in-flight gauge reads it, and the drain waits for it to reach 0.
   const inFlight = metrics.active;
+  const connectionErrors = new ConnectionErrors();
   let onIdle: (() => void) | undefined;
 
   function record(ctx: RequestContext, status: number): void {
@@ -133,8 +129,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtMs: Date.now(), cancel: new Cancellation() };
     inFlight.count++;
+    connectionErrors.responseStarted(req.socket);
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel.abort(new ClientClosed());
+      connectionErrors.responseEnded(req.socket);
     });
     let status = 200;
     try {
@@ -161,13 +159,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server = createServer({ requestTimeout: 0, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: 65_000 }, (req, res) => {
     void handle(req, res);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    writeRawError(socket, clientErrorFor(err), newRequestId());
-  });
+  server.on('clientError', connectionErrors.onClientError);
+  server.on('connect', connectionErrors.onConnect);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

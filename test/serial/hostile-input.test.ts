@@ -2,12 +2,14 @@
 // punctuation, spaces, emoji, CJK, mixed scripts, huge names, tools, token arrays, many messages)
 // sent to every endpoint and field, one after another, while /health is probed. The gateway runs
 // in its own process so that building and sending these bodies does not slow the probe itself.
+// In test/serial: it measures how long /health waits, so it runs alone, after the parallel suites
+// (two test files at once on two cores would measure the scheduler, not the gateway).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { rmSync } from 'node:fs';
-import { probeHealth } from './helpers/health-probe.js';
-import { spawnGateway, writeConfig, type ProcessGateway } from './helpers/process-gateway.js';
+import { probeHealth } from '../helpers/health-probe.js';
+import { spawnGateway, writeConfig, type ProcessGateway } from '../helpers/process-gateway.js';
 
 const KEY = 'hostile-input-key-0123456789abcdef';
 const ADMIN = 'hostile-input-admin-token-0123456789';
