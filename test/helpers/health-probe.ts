@@ -1,35 +1,27 @@
 // Measures how long /health takes to answer while something else runs: a stalled event loop in
-// the gateway shows up as a slow probe. Sequential GETs on one kept-alive connection.
-import { Agent, request } from 'node:http';
+// the gateway shows up as a slow probe. The probe runs in a child process (health-probe-child.ts).
+import { fork } from 'node:child_process';
 
 export interface HealthProbe {
   /** Stops probing; the slowest answers seen, slowest first, in ms. */
   stop(): Promise<number[]>;
 }
 
-export function probeHealth(url: string, everyMs = 5): HealthProbe {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  let running = true;
-  const once = () => new Promise<number>((resolve, reject) => {
-    const t0 = performance.now();
-    request(`${url}/health`, { agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(performance.now() - t0));
-    }).on('error', reject).end();
+export async function probeHealth(url: string, everyMs = 5): Promise<HealthProbe> {
+  const child = fork(new URL('./health-probe-child.js', import.meta.url), [url, String(everyMs)], { stdio: 'ignore' });
+  const result = new Promise<{ slowest: number[]; count: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { slowest: number[]; count: number }));
+    child.once('exit', (code) => reject(new Error(`the health probe exited (${code}) without a result`)));
   });
-  const loop = (async () => {
-    while (running) {
-      times.push(await once());
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
+  await new Promise<void>((resolve) => child.once('spawn', () => resolve()));
+  // Started: its first answer is in before the measured work begins.
+  await new Promise((r) => setTimeout(r, 50));
   return {
     async stop() {
-      running = false;
-      await loop;
-      agent.destroy();
-      return times.sort((a, b) => b - a).slice(0, 5);
+      child.send('stop');
+      const { slowest, count } = await result;
+      if (count === 0) throw new Error('the health probe made no request');
+      return slowest;
     },
   };
 }

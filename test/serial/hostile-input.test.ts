@@ -90,7 +90,7 @@ test('hostile prompts get a 4xx or an answer, never a 5xx, and /health never wai
     // A stall is what happens again: a case slow once (the other test files share the two cores)
     // is tried a second time, and only a second slow answer counts.
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const probe = probeHealth(gw.url);
+      const probe = await probeHealth(gw.url);
       const t0 = performance.now();
       const res = await post(c.path, bodies[i]!);
       const ms = performance.now() - t0;
