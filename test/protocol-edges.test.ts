@@ -40,14 +40,6 @@ function open(): Promise<{ socket: Socket; received: () => string; closed: Promi
   return new Promise((resolve) => socket.on('connect', () => resolve({ socket, received: () => text, closed })));
 }
 
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('CONNECT is answered 405 method_not_allowed with allow, not a silent close', async () => {
   const res = await rawRequest(gw.url, ['CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n']);
   assertContractError(raw(res), 'method_not_allowed');

@@ -1,9 +1,9 @@
 // Work proportional to a request's size, run on the offload worker so that no request, however
-// large or hostile, holds the event loop. The worker starts on first use: most requests are
-// settled by the byte bound and a small body's schema check on the event loop, and never need it.
+// large or hostile, holds the event loop. The worker starts on first use: most requests are small
+// and settled by the byte bound, and never need it.
 import { Worker } from 'node:worker_threads';
 import type { Endpoint } from '../engines/types.js';
-import type { BodyProblem } from '../openai/check-body.js';
+import type { BodyVerdict } from './inspect-body.js';
 import type { OffloadReply, OffloadRequest } from './worker.js';
 
 type Pending = { resolve: (result: unknown) => void; reject: (err: Error) => void };
@@ -22,9 +22,9 @@ export class Offload {
     return this.run({ kind: 'count', prompts, limit: Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER }) as Promise<number[]>;
   }
 
-  /** The schema check of a body (as its JSON text): undefined when valid, else what is wrong. */
-  check(endpoint: Endpoint, json: string): Promise<BodyProblem | undefined> {
-    return this.run({ kind: 'check', endpoint, json }) as Promise<BodyProblem | undefined>;
+  /** A large body's first parse, cost and schema check (inspect-body.ts): what is wrong, if anything. */
+  inspect(bytes: Uint8Array, endpoint: Endpoint | undefined): Promise<BodyVerdict | undefined> {
+    return this.run({ kind: 'inspect', bytes, endpoint }) as Promise<BodyVerdict | undefined>;
   }
 
   private run(job: Job): Promise<unknown> {

@@ -1,19 +1,19 @@
 // The offload worker: work that grows with a request's size and would otherwise hold the event
-// loop (counting tokens with the tokenizer's ~60 MB tables, schema-checking large bodies) runs
-// here, one message in, one reply out.
+// loop (counting tokens with the tokenizer's ~60 MB tables, the first parse and schema check of
+// large bodies) runs here, one message in, one reply out.
 import { parentPort } from 'node:worker_threads';
 import { countTexts } from '../tokenize/bounded-count.js';
-import { checkBody } from '../openai/check-body.js';
+import { inspectBody } from './inspect-body.js';
 import type { Endpoint } from '../engines/types.js';
 
 export type OffloadRequest =
   | { id: number; kind: 'count'; prompts: string[][]; limit: number }
-  | { id: number; kind: 'check'; endpoint: Endpoint; json: string };
+  | { id: number; kind: 'inspect'; bytes: Uint8Array; endpoint: Endpoint | undefined };
 export type OffloadReply = { id: number; result: unknown } | { id: number; error: string };
 
 function run(msg: OffloadRequest): unknown {
   if (msg.kind === 'count') return msg.prompts.map((texts) => countTexts(texts, msg.limit));
-  return checkBody(msg.endpoint, JSON.parse(msg.json));
+  return inspectBody(msg.bytes, msg.endpoint);
 }
 
 parentPort!.on('message', (msg: OffloadRequest) => {

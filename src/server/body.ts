@@ -5,6 +5,8 @@ import type { IncomingMessage } from 'node:http';
 import secureJson from 'secure-json-parse';
 import { GatewayError } from '../errors/gateway-error.js';
 import { discardRest } from './linger.js';
+import type { Endpoint } from '../engines/types.js';
+import { offload } from '../offload/offload.js';
 
 export interface BodyLimits {
   maxBytes: number;
@@ -100,11 +102,15 @@ function deeperThan(value: object, levels: number): boolean {
   return false;
 }
 
-/** A parsed body and the JSON text it came from. */
+/** A parsed body. */
 export interface JsonBody {
   value: Record<string, unknown>;
-  text: string;
+  /** Already checked against its endpoint's schema (on the offload worker). */
+  checked?: boolean;
 }
+
+/** Bodies larger than this are looked at on the offload worker before the event loop parses them. */
+const INSPECT_ELSEWHERE_BYTES = 64 * 1024;
 
 export function parseJsonObject(raw: Buffer): JsonBody {
   let text: string;
@@ -130,11 +136,20 @@ export function parseJsonObject(raw: Buffer): JsonBody {
   if (text.length > 2 * MAX_DEPTH && deeperThan(value, MAX_DEPTH)) {
     throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
   }
-  return { value: value as Record<string, unknown>, text };
+  return { value: value as Record<string, unknown> };
 }
 
-export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
+/**
+ * The body, parsed. A large one is first parsed on the offload worker, which refuses what would
+ * be costly to parse here (parse-cost.ts) and, given the endpoint, checks it against its schema.
+ */
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits, endpoint?: Endpoint): Promise<JsonBody> {
   const raw = await readRaw(req, limits);
   checkContentType(req);
-  return parseJsonObject(raw);
+  if (raw.length <= INSPECT_ELSEWHERE_BYTES) return parseJsonObject(raw);
+  const verdict = await offload.inspect(raw, endpoint);
+  if (verdict) throw new GatewayError(verdict.code, { message: verdict.message, param: verdict.param });
+  const body = parseJsonObject(raw);
+  body.checked = endpoint !== undefined;
+  return body;
 }

@@ -47,7 +47,7 @@ export class ConnectionErrors {
     else writeRawError(socket, answer, newRequestId());
   };
 
-  readonly onConnect = (req: IncomingMessage, socket: Duplex): void => {
+  readonly onConnect = (_req: IncomingMessage, socket: Duplex): void => {
     writeRawError(socket, new GatewayError('method_not_allowed', {
       message: 'CONNECT is not supported: Sluice is an API, not a proxy.',
       headers: { allow: 'GET, POST, PATCH' },

@@ -15,9 +15,8 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
   return async function inference(ctx: RequestContext): Promise<void> {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
-    const raw = await readJsonBody(ctx.req, limits); // 3: 413, 408; 4: 400 invalid_json
-    const validating = validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
-    if (validating) await validating; // only a large body: checked on the offload worker
+    const raw = await readJsonBody(ctx.req, limits, endpoint); // 3: 413, 408; 4: 400 invalid_json
+    validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
     checkAccount(ctx); // 5: 412 account_suspended
     resolveModel(ctx, deps.registry); // 6: 404, private models included
     checkPermission(ctx); // 7: 403

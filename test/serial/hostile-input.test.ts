@@ -58,7 +58,8 @@ const SHAPES: Record<string, (n: number) => string> = {
   'mixed scripts': (n) => 'aé中1!Я😀'.repeat(n / 8),
 };
 
-interface Case { name: string; path: string; body: () => unknown }
+/** `expect`: the error code the case must get, or 'served'; without it any contract 4xx will do. */
+interface Case { name: string; path: string; body: () => unknown; expect?: string }
 const cases: Case[] = [];
 for (const [shape, make] of Object.entries(SHAPES)) {
   cases.push({ name: `chat content, ${shape}`, path: '/v1/chat/completions', body: () => ({ model: 'small', max_tokens: 4, messages: [{ role: 'user', content: make(MB) }] }) });
@@ -74,6 +75,11 @@ cases.push(
   { name: 'many small messages', path: '/v1/chat/completions', body: () => ({ model: 'small', max_tokens: 4, messages: Array.from({ length: 30_000 }, () => ({ role: 'user', content: 'hi there' })) }) },
   { name: 'many strings to embed', path: '/v1/embeddings', body: () => ({ model: 'embed', input: Array.from({ length: 2048 }, () => 'b'.repeat(1000)) }) },
   { name: 'a long token-id prompt', path: '/v1/completions', body: () => ({ model: 'small', max_tokens: 4, prompt: Array.from({ length: 200_000 }, (_, i) => i % 50_000) }) },
+  // Shapes that cost JSON.parse most per byte: near the 4 MB default body limit.
+  { name: '4 MB of empty objects', path: '/v1/chat/completions', body: () => ({ model: 'small', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }], extra: Array.from({ length: 1_300_000 }, () => ({})) }), expect: 'payload_too_large' },
+  { name: '4 MB of zeros', path: '/v1/completions', body: () => ({ model: 'large', max_tokens: 4, prompt: Array.from({ length: 2_000_000 }, () => 0) }), expect: 'payload_too_large' },
+  { name: '4 MB of tiny messages', path: '/v1/chat/completions', body: () => ({ model: 'small', max_tokens: 4, messages: Array.from({ length: 130_000 }, () => ({ role: 'user', content: 'hi' })) }), expect: 'payload_too_large' },
+  { name: 'as many values as may be parsed', path: '/v1/completions', body: () => ({ model: 'large', max_tokens: 4, prompt: Array.from({ length: 120_000 }, (_, i) => i % 1000) }), expect: 'served' },
   { name: 'completions suffix, one long word', path: '/v1/completions', body: () => ({ model: 'small', max_tokens: 4, prompt: 'hi', suffix: 's'.repeat(MB) }) },
 );
 
@@ -100,6 +106,8 @@ test('hostile prompts get a 4xx or an answer, never a 5xx, and /health never wai
       assert.ok(ms < HANG_MS, `${c.name}: answered after ${ms.toFixed(0)} ms`);
       if (res.status === 200) served++;
       else assert.equal(typeof res.body.error.code, 'string', `${c.name}: a contract error`);
+      if (c.expect === 'served') assert.equal(res.status, 200, `${c.name}: served`);
+      else if (c.expect) assert.equal(res.body.error?.code, c.expect, `${c.name}: refused as too costly to parse`);
       if (slowest[0]! < STALL_MS) break;
       if (attempt === 2) stalls.push(`${c.name}: /health waited ${slowest[0]!.toFixed(1)} ms (slowest: ${slowest.map((x) => x.toFixed(1)).join(', ')}); the request took ${ms.toFixed(0)} ms and got ${res.status} ${res.body.error?.code ?? ''}`);
     }

@@ -1,0 +1,30 @@
+// The first look at a large body, on the offload worker: is it a JSON object, is it cheap enough
+// to parse again on the event loop, and (for an inference endpoint) does it fit the schema? The
+// answer is the first problem in the contract's order, as a plain value, or undefined.
+import type { Endpoint } from '../engines/types.js';
+import type { ErrorCode } from '../errors/catalog.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { checkBody } from '../openai/check-body.js';
+import { parseJsonObject } from '../server/body.js';
+import { MAX_PARSE_COST, parseCost } from '../server/parse-cost.js';
+
+export interface BodyVerdict {
+  code: ErrorCode;
+  message: string;
+  param: string | null;
+}
+
+export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): BodyVerdict | undefined {
+  let value: Record<string, unknown>;
+  try {
+    value = parseJsonObject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).value;
+  } catch (err) {
+    if (err instanceof GatewayError) return { code: err.code, message: err.message, param: err.param };
+    throw err;
+  }
+  if (parseCost(value) > MAX_PARSE_COST) {
+    return { code: 'payload_too_large', param: null, message: 'The request body holds too many JSON values (objects, keys, array elements) to be parsed without slowing other requests; send fewer.' };
+  }
+  const problem = endpoint === undefined ? undefined : checkBody(endpoint, value);
+  return problem && { code: 'invalid_parameter', ...problem };
+}
