@@ -5,15 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countPrompts, promptBound, promptsOf, type Prompt } from '../src/tokenize/prompt.js';
 import type { Endpoint } from '../src/engines/types.js';
+import { mulberry32 } from '../src/sim/rng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-const ALPHABET = ['a', 'Z', ' ', '\n', '7', '!', 'é', '中', '😀', '"', '\\', '\u0301', '<|endoftext|>'];
+// Long runs too: pieces over MAX_PIECE are counted in slices, which must still stay under the bound.
+const ALPHABET = ['a', 'Z', ' ', '\n', '7', '!', 'é', '中', '😀', '"', '\\', '\u0301', '<|endoftext|>', 'a'.repeat(300), '😀'.repeat(150), '中'.repeat(200), '9'.repeat(200), '!?'.repeat(100)];
 
 function generator(seed: number) {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const text = (max: number) => Array.from({ length: Math.floor(next() * max) }, () => pick(ALPHABET)).join('');
   const toolCall = () => ({ id: text(10), type: 'function', function: { name: text(12), arguments: JSON.stringify({ q: text(30) }) } });

@@ -51,6 +51,13 @@ test('a method HTTP does not know, and a request line that is not HTTP, are 400 
   assertContractError(raw(await rawRequest(gw.url, ['\u0000\u0001 nonsense\r\n\r\n'])), 'malformed_request');
 });
 
+test('a body that breaks mid-way (a bad chunk size) is answered 400 at once, not after the body timeout', async () => {
+  const t0 = performance.now();
+  const res = await rawRequest(gw.url, [`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${gw.key}\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"mod\r\nzz\r\n`]);
+  assertContractError(raw(res), 'malformed_request');
+  assert.ok(performance.now() - t0 < 2_000, 'answered before the 30 s body timeout');
+});
+
 test('methods HTTP knows but no route serves are 405 with allow', async () => {
   for (const method of ['OPTIONS', 'TRACE', 'PUT']) {
     const res = await rawRequest(gw.url, [`${method} /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`]);

@@ -33,7 +33,13 @@ export class Offload {
       const worker = this.start();
       if (this.pending.size === 0) worker.ref(); // work in progress keeps the process alive
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...job, id } as OffloadRequest);
+      try {
+        worker.postMessage({ ...job, id } as OffloadRequest);
+      } catch (err) {
+        this.pending.delete(id);
+        if (this.pending.size === 0) worker.unref();
+        reject(err as Error);
+      }
     });
   }
 
@@ -50,7 +56,8 @@ export class Offload {
     });
     // A crashed worker fails what it was doing; the next job starts a new one.
     const fail = (err: Error) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker !== worker) return; // 'exit' after 'error': already failed, maybe replaced
+      this.worker = undefined;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };

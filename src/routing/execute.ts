@@ -6,7 +6,7 @@ import type { EngineCall, JsonAnswer, StreamAnswer } from '../engines/types.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sseErrorEvent } from '../errors/render.js';
 import type { RequestContext } from '../server/context.js';
-import { ClientClosed } from '../server/context.js';
+import { ClientClosed, clientGone } from '../server/context.js';
 import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents } from '../server/sse.js';
 
 /** A timer that aborts the request with a catalog error as the abort reason. */
@@ -70,7 +70,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
         break;
       }
       // A client gone while we waited for it: what is left is not delivered (nor billed).
-      if (res.destroyed) throw new ClientClosed();
+      if (clientGone(ctx)) throw new ClientClosed();
       const draining = writeEvents(res, r.value);
       if (draining) await draining;
       sent += r.value.length;
@@ -78,13 +78,14 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
       idleTimer.refresh();
     }
     ctx.usage = answer.usage();
+    if (clientGone(ctx)) throw new ClientClosed();
     await finish(200, undefined);
     res.end(last.length > 0 ? eventsText(last) + DONE_EVENT : DONE_EVENT);
   } catch (err) {
     ctx.usage = answer.usage();
     ctx.streamedEvents = sent;
     const cause = explain(ctx, err);
-    if (cause instanceof ClientClosed || res.destroyed) throw cause;
+    if (cause instanceof ClientClosed || clientGone(ctx)) throw cause;
     const gerr = toGatewayError(cause);
     ctx.midStreamError = gerr;
     // Output was delivered before the failure: it is billed (status 200 on the wire).

@@ -20,11 +20,15 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
 export class ConnectionErrors {
   /** Responses begun and not yet closed, per connection. */
   private readonly open = new WeakMap<Duplex, number>();
+  /** The last request a connection began: a parse error may be in its own body. */
+  private readonly latest = new WeakMap<Duplex, IncomingMessage>();
   /** A connection's parse error, answered once its open responses are done. */
   private readonly waiting = new WeakMap<Duplex, GatewayError>();
 
-  responseStarted(socket: Duplex): void {
+  responseStarted(req: IncomingMessage): void {
+    const socket = req.socket;
     this.open.set(socket, (this.open.get(socket) ?? 0) + 1);
+    this.latest.set(socket, req);
   }
 
   responseEnded(socket: Duplex): void {
@@ -43,7 +47,9 @@ export class ConnectionErrors {
       return;
     }
     const answer = clientErrorFor(err);
-    if ((this.open.get(socket) ?? 0) > 0) this.waiting.set(socket, answer);
+    // Waiting only makes sense for a request that came after complete ones; a body that broke
+    // mid-way (a bad chunk size) is answered now, and its request ends with the connection.
+    if ((this.open.get(socket) ?? 0) > 0 && this.latest.get(socket)?.complete === true) this.waiting.set(socket, answer);
     else writeRawError(socket, answer, newRequestId());
   };
 

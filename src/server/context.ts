@@ -48,3 +48,12 @@ export class ClientClosed extends Error {
     this.name = 'ClientClosed';
   }
 }
+
+/**
+ * The client can no longer receive the answer: its response or its connection is closed. Both,
+ * because a pipelined request waiting its turn has a response with no socket yet, which does not
+ * learn that the connection closed under it.
+ */
+export function clientGone(ctx: RequestContext): boolean {
+  return ctx.res.destroyed || ctx.req.socket.destroyed;
+}

@@ -129,7 +129,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx: RequestContext = { id: newRequestId(), req, res, startedAt: performance.now(), startedAtMs: Date.now(), cancel: new Cancellation() };
     inFlight.count++;
-    connectionErrors.responseStarted(req.socket);
+    connectionErrors.responseStarted(req);
     res.once('close', () => {
       if (!res.writableFinished) ctx.cancel.abort(new ClientClosed());
       connectionErrors.responseEnded(req.socket);

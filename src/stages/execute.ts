@@ -2,7 +2,7 @@
 import type { EngineCall } from '../engines/types.js';
 import { executeJson, executeStream } from '../routing/execute.js';
 import { parseFault, FAULT_HEADER } from '../sim/faults.js';
-import { ClientClosed, type RequestContext } from '../server/context.js';
+import { ClientClosed, clientGone, type RequestContext } from '../server/context.js';
 import { sendJsonText } from '../server/respond.js';
 
 /** Settles billing; awaited before the response's last byte, so a delivered answer is on the ledger. */
@@ -26,9 +26,8 @@ export async function execute(ctx: RequestContext, finish: Finish): Promise<void
     return;
   }
   const answer = await executeJson(ctx, call);
-  // Gone while the engine answered (its socket closed, e.g. by a pipelined request that could
-  // not be parsed): nothing is delivered, nothing is billed.
-  if (ctx.res.destroyed) throw new ClientClosed();
+  // Gone while the engine answered: nothing is delivered, nothing is billed.
+  if (clientGone(ctx)) throw new ClientClosed();
   ctx.usage = answer.usage;
   await finish(200, undefined);
   sendJsonText(ctx.res, answer.text, ctx.id);

@@ -23,6 +23,7 @@ const LONG_RUN = new RegExp(`\\S{${MAX_PIECE + 1}}|\\s{${MAX_PIECE + 1}}`);
 /**
  * Segments end after a piece that ends in a non-space: a whitespace piece's extent depends on
  * what follows it (the split pattern's lookahead), so cutting after one could change the count.
+ * Text with no such piece for 4 segments (`!\n` repeated) is cut anyway, so the limit is checked.
  */
 const ENDS_IN_TEXT = /\S$/;
 /** Special tokens such as <|endoftext|> in a prompt are plain text, as engines treat user input. */
@@ -36,6 +37,8 @@ function load(): { encoding: Encoding; split: RegExp } {
   split ??= new RegExp((require('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp }).O200K_TOKEN_SPLIT_REGEX.source, 'gu');
   return { encoding, split: split! };
 }
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 
 /** The tokenizer's own count, for texts with no piece over MAX_PIECE (tests compare against it). */
 export function referenceCount(text: string): number {
@@ -58,9 +61,15 @@ export function countText(text: string, limit = Infinity, already = 0): number {
     const end = m.index + piece.length;
     if (piece.length > MAX_PIECE) {
       if (m.index > start) total += encoding.countTokens(text.slice(start, m.index), AS_TEXT);
-      for (let i = 0; i < piece.length && total <= limit; i += MAX_PIECE) total += encoding.countTokens(piece.slice(i, i + MAX_PIECE), AS_TEXT);
+      for (let i = 0; i < piece.length && total <= limit;) {
+        // A slice never ends between the two halves of a surrogate pair (an emoji, say).
+        let j = Math.min(i + MAX_PIECE, piece.length);
+        if (j < piece.length && isHighSurrogate(piece.charCodeAt(j - 1))) j--;
+        total += encoding.countTokens(piece.slice(i, j), AS_TEXT);
+        i = j;
+      }
       start = end;
-    } else if (end - start >= SEGMENT && ENDS_IN_TEXT.test(piece)) {
+    } else if (end - start >= SEGMENT && (ENDS_IN_TEXT.test(piece) || end - start >= 4 * SEGMENT)) {
       total += encoding.countTokens(text.slice(start, end), AS_TEXT);
       start = end;
     }

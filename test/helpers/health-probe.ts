@@ -9,13 +9,15 @@ export interface HealthProbe {
 
 export async function probeHealth(url: string, everyMs = 5): Promise<HealthProbe> {
   const child = fork(new URL('./health-probe-child.js', import.meta.url), [url, String(everyMs)], { stdio: 'ignore' });
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => (ready = resolve));
   const result = new Promise<{ slowest: number[]; count: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { slowest: number[]; count: number }));
+    child.on('message', (m) => (m === 'ready' ? ready() : resolve(m as { slowest: number[]; count: number })));
     child.once('exit', (code) => reject(new Error(`the health probe exited (${code}) without a result`)));
   });
-  await new Promise<void>((resolve) => child.once('spawn', () => resolve()));
-  // Started: its first answer is in before the measured work begins.
-  await new Promise((r) => setTimeout(r, 50));
+  result.catch(() => {}); // seen by stop(); never an unhandled rejection in between
+  // The first answer is in before the measured work begins.
+  await Promise.race([started, result]);
   return {
     async stop() {
       child.send('stop');
