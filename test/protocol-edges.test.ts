@@ -105,10 +105,10 @@ test('pipelining: a request that cannot be parsed is answered after the answer b
   assert.equal(await gw.store.usage.count(), before + 1, 'the delivered answer is billed once');
 });
 
-test('pipelining: a request whose client left before its answer is not billed', async () => {
+test('pipelining: requests whose client left before their answers are not billed, the queued one neither', async () => {
   const before = await gw.store.usage.count();
   const { socket, closed } = await open();
-  socket.write(`${chatRequest('slow-chat')}GARBAGE /// HTTP/9\r\n\r\n`);
+  socket.write(`${chatRequest('slow-chat')}${chatRequest('slow-chat')}GARBAGE /// HTTP/9\r\n\r\n`);
   socket.destroy();
   await closed;
   await new Promise((r) => setTimeout(r, 400)); // the engine's answer comes after 150 ms
