@@ -2,6 +2,7 @@
 // large or hostile, holds the event loop. The worker starts on first use: most requests are small
 // and settled by the byte bound, and never need it.
 import { Worker } from 'node:worker_threads';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { Endpoint } from '../engines/types.js';
 import type { BodyVerdict } from './inspect-body.js';
 import type { OffloadReply, OffloadRequest } from './worker.js';
@@ -9,10 +10,19 @@ import type { OffloadReply, OffloadRequest } from './worker.js';
 type Pending = { resolve: (result: unknown) => void; reject: (err: Error) => void };
 type Job = OffloadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
+/**
+ * Jobs waiting or running at once, past which new ones are refused (503): each holds its input
+ * (up to a 4 MB body), and a queue without end would let a flood of costly bodies take memory
+ * and delay everyone's counts without bound.
+ */
+const MAX_PENDING = 64;
+
 export class Offload {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+
+  constructor(private readonly maxPending = MAX_PENDING) {}
 
   /**
    * Token counts of each prompt (a prompt is the texts that add up to it). A prompt over `limit`
@@ -28,6 +38,9 @@ export class Offload {
   }
 
   private run(job: Job): Promise<unknown> {
+    if (this.pending.size >= this.maxPending) {
+      return Promise.reject(new GatewayError('server_overloaded', { message: 'Too many large requests are being inspected at once; retry shortly.', retryAfterMs: 1000 }));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const worker = this.start();

@@ -1,0 +1,26 @@
+// The offload worker: counts and inspections come back right, and a flood of jobs past the cap
+// is refused with the contract's 503 instead of queueing without end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Offload } from '../src/offload/offload.js';
+import { GatewayError } from '../src/errors/gateway-error.js';
+
+test('counts and body inspections come back from the worker', async () => {
+  const o = new Offload();
+  assert.deepEqual(await o.count([['hello world'], ['a', 'b']]), [2, 2]);
+  assert.equal(await o.inspect(Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}]}'), 'chat'), undefined);
+  assert.equal((await o.inspect(Buffer.from('{"model":"m","messages":[]}'), 'chat'))?.code, 'invalid_parameter');
+  assert.equal((await o.inspect(Buffer.from('[1,2]'), undefined))?.code, 'invalid_json');
+  assert.equal((await o.inspect(Buffer.from(`{"x":[${'{},'.repeat(200_000)}{}]}`), undefined))?.code, 'payload_too_large');
+});
+
+test('past the cap, new jobs are refused 503 server_overloaded; the others still finish', async () => {
+  const o = new Offload(3);
+  const slow = () => o.count([['中文字符测试'.repeat(20_000)]]);
+  const jobs = [slow(), slow(), slow()];
+  await assert.rejects(slow(), (err: unknown) => err instanceof GatewayError && err.code === 'server_overloaded' && err.retryAfterMs !== undefined);
+  const counts = await Promise.all(jobs);
+  assert.equal(counts.length, 3);
+  assert.ok(counts.every(([n]) => n! > 0));
+  assert.deepEqual(await o.count([['again']]), [1], 'room again once they are done');
+});
