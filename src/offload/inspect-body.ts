@@ -5,7 +5,7 @@ import type { Endpoint } from '../engines/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { checkBody } from '../openai/check-body.js';
-import { parseJsonObject } from '../server/body.js';
+import { checkDepth, parseJsonObject } from '../server/body.js';
 import { MAX_PARSE_COST, parseCost } from '../server/parse-cost.js';
 
 export interface BodyVerdict {
@@ -15,16 +15,17 @@ export interface BodyVerdict {
 }
 
 export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): BodyVerdict | undefined {
-  let value: Record<string, unknown>;
   try {
-    value = parseJsonObject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).value;
+    // 413 (too costly to parse) before any 400 but invalid JSON, which cannot be costed.
+    const { value } = parseJsonObject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { checkDepth: false });
+    if (parseCost(value) > MAX_PARSE_COST) {
+      return { code: 'payload_too_large', param: null, message: 'The request body holds too many JSON values (objects, keys, array elements) to be parsed without slowing other requests; send fewer.' };
+    }
+    checkDepth(value, bytes.byteLength);
+    const problem = endpoint === undefined ? undefined : checkBody(endpoint, value);
+    return problem && { code: 'invalid_parameter', ...problem };
   } catch (err) {
     if (err instanceof GatewayError) return { code: err.code, message: err.message, param: err.param };
     throw err;
   }
-  if (parseCost(value) > MAX_PARSE_COST) {
-    return { code: 'payload_too_large', param: null, message: 'The request body holds too many JSON values (objects, keys, array elements) to be parsed without slowing other requests; send fewer.' };
-  }
-  const problem = endpoint === undefined ? undefined : checkBody(endpoint, value);
-  return problem && { code: 'invalid_parameter', ...problem };
 }

@@ -112,7 +112,7 @@ export interface JsonBody {
 /** Bodies larger than this are looked at on the offload worker before the event loop parses them. */
 const INSPECT_ELSEWHERE_BYTES = 64 * 1024;
 
-export function parseJsonObject(raw: Buffer): JsonBody {
+export function parseJsonObject(raw: Buffer, opts: { checkDepth?: boolean } = {}): JsonBody {
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -132,11 +132,16 @@ export function parseJsonObject(raw: Buffer): JsonBody {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new GatewayError('invalid_json', { message: 'The request body must be a JSON object.' });
   }
+  if (opts.checkDepth !== false) checkDepth(value, text.length);
+  return { value: value as Record<string, unknown> };
+}
+
+/** 400 for a body nested deeper than MAX_DEPTH (a body of `length` characters). */
+export function checkDepth(value: object, length: number): void {
   // Each level of nesting takes two characters at least: a short body cannot be too deep.
-  if (text.length > 2 * MAX_DEPTH && deeperThan(value, MAX_DEPTH)) {
+  if (length > 2 * MAX_DEPTH && deeperThan(value, MAX_DEPTH)) {
     throw new GatewayError('invalid_json', { message: `The request body is nested deeper than ${MAX_DEPTH} levels.` });
   }
-  return { value: value as Record<string, unknown> };
 }
 
 /**

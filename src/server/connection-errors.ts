@@ -18,6 +18,9 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
 }
 
 export class ConnectionErrors {
+  /** @param allow every method some route serves: the `allow` of a 405 to CONNECT. */
+  constructor(private readonly allow: string) {}
+
   /** Responses begun and not yet closed, per connection. */
   private readonly open = new WeakMap<Duplex, number>();
   /** The last request a connection began: a parse error may be in its own body. */
@@ -56,7 +59,7 @@ export class ConnectionErrors {
   readonly onConnect = (_req: IncomingMessage, socket: Duplex): void => {
     writeRawError(socket, new GatewayError('method_not_allowed', {
       message: 'CONNECT is not supported: Sluice is an API, not a proxy.',
-      headers: { allow: 'GET, POST, PATCH' },
+      headers: { allow: this.allow },
     }), newRequestId());
   };
 }

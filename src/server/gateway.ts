@@ -93,10 +93,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const { metrics } = deps;
   const requestLog = createRequestLogger(logger);
-  const router = createRouter(buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN));
+  const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
+  const router = createRouter(routes);
   // Requests being served: the in-flight gauge reads it, and the drain waits for it to reach 0.
   const inFlight = metrics.active;
-  const connectionErrors = new ConnectionErrors();
+  const connectionErrors = new ConnectionErrors([...new Set(routes.map((r) => r.method))].join(', '));
   let onIdle: (() => void) | undefined;
 
   function record(ctx: RequestContext, status: number): void {
