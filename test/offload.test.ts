@@ -8,10 +8,16 @@ import { GatewayError } from '../src/errors/gateway-error.js';
 test('counts and body inspections come back from the worker', async () => {
   const o = new Offload();
   assert.deepEqual(await o.count([['hello world'], ['a', 'b']]), [2, 2]);
-  assert.equal(await o.inspect(Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}]}'), 'chat'), undefined);
-  assert.equal((await o.inspect(Buffer.from('{"model":"m","messages":[]}'), 'chat'))?.code, 'invalid_parameter');
-  assert.equal((await o.inspect(Buffer.from('[1,2]'), undefined))?.code, 'invalid_json');
-  assert.equal((await o.inspect(Buffer.from(`{"x":[${'{},'.repeat(200_000)}{}]}`), undefined))?.code, 'payload_too_large');
+  const body = '{"model":"m","messages":[{"role":"user","content":"中文 hi"}]}';
+  assert.deepEqual(await o.inspect(Buffer.from(body), 'chat'), { text: body }, 'a good body comes back decoded');
+  const problem = async (json: string, endpoint?: 'chat') => {
+    const seen = await o.inspect(Buffer.from(json), endpoint);
+    return 'problem' in seen ? seen.problem.code : undefined;
+  };
+  assert.equal(await problem('{"model":"m","messages":[]}', 'chat'), 'invalid_parameter');
+  assert.equal(await problem('[1,2]'), 'invalid_json');
+  assert.equal(await problem('{"__proto__":{"x":1}}'), 'invalid_json');
+  assert.equal(await problem(`{"x":[${'{},'.repeat(200_000)}{}]}`), 'payload_too_large');
 });
 
 test('past the cap, new jobs are refused 503 server_overloaded; the others still finish', async () => {

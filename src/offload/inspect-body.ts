@@ -1,6 +1,6 @@
 // The first look at a large body, on the offload worker: is it a JSON object, is it cheap enough
 // to parse again on the event loop, and (for an inference endpoint) does it fit the schema? The
-// answer is the first problem in the contract's order, as a plain value, or undefined.
+// answer is the first problem in the contract's order, as a plain value, or the decoded text.
 import type { Endpoint } from '../engines/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -14,18 +14,24 @@ export interface BodyVerdict {
   param: string | null;
 }
 
-export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): BodyVerdict | undefined {
+/**
+ * A problem, or the body's text: decoding UTF-8 is itself costly (3 MB of CJK took 16 ms), and
+ * a string crosses back from the worker in a few, so the event loop is left only JSON.parse.
+ */
+export type Inspection = { problem: BodyVerdict } | { text: string };
+
+export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): Inspection {
   try {
     // 413 (too costly to parse) before any 400 but invalid JSON, which cannot be costed.
-    const { value } = parseJsonObject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { checkDepth: false });
+    const { value, text } = parseJsonObject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { checkDepth: false });
     if (parseCost(value) > MAX_PARSE_COST) {
-      return { code: 'payload_too_large', param: null, message: 'The request body holds too many JSON values (objects, keys, array elements) to be parsed without slowing other requests; send fewer.' };
+      return { problem: { code: 'payload_too_large', param: null, message: 'The request body holds too many JSON values (objects, keys, array elements) to be parsed without slowing other requests; send fewer.' } };
     }
     checkDepth(value, bytes.byteLength);
     const problem = endpoint === undefined ? undefined : checkBody(endpoint, value);
-    return problem && { code: 'invalid_parameter', ...problem };
+    return problem ? { problem: { code: 'invalid_parameter', ...problem } } : { text };
   } catch (err) {
-    if (err instanceof GatewayError) return { code: err.code, message: err.message, param: err.param };
+    if (err instanceof GatewayError) return { problem: { code: err.code, message: err.message, param: err.param } };
     throw err;
   }
 }

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Endpoint } from '../engines/types.js';
-import type { BodyVerdict } from './inspect-body.js';
+import type { Inspection } from './inspect-body.js';
 import type { OffloadReply, OffloadRequest } from './worker.js';
 
 type Pending = { resolve: (result: unknown) => void; reject: (err: Error) => void };
@@ -32,9 +32,9 @@ export class Offload {
     return this.run({ kind: 'count', prompts, limit: Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER }) as Promise<number[]>;
   }
 
-  /** A large body's first parse, cost and schema check (inspect-body.ts): what is wrong, if anything. */
-  inspect(bytes: Uint8Array, endpoint: Endpoint | undefined): Promise<BodyVerdict | undefined> {
-    return this.run({ kind: 'inspect', bytes, endpoint }) as Promise<BodyVerdict | undefined>;
+  /** A large body's first parse, cost and schema check (inspect-body.ts): a problem, or its text. */
+  inspect(bytes: Uint8Array, endpoint: Endpoint | undefined): Promise<Inspection> {
+    return this.run({ kind: 'inspect', bytes, endpoint }) as Promise<Inspection>;
   }
 
   private run(job: Job): Promise<unknown> {
