@@ -4,8 +4,6 @@ import type { Endpoint } from '../engines/types.js';
 import { chatCompletionRequest, completionRequest, embeddingRequest } from './schemas.js';
 import { schemaProblem, type BodyProblem } from './validate.js';
 
-export type { BodyProblem };
-
 const schemas = { chat: chatCompletionRequest, completions: completionRequest, embeddings: embeddingRequest } as const;
 
 export function checkBody(endpoint: Endpoint, body: Record<string, unknown>): BodyProblem | undefined {

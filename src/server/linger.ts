@@ -5,7 +5,7 @@
 // body is read and thrown away, for a bounded time and size; past either the socket is closed.
 import type { IncomingMessage } from 'node:http';
 
-export const LINGER_MS = 10_000;
+const LINGER_MS = 10_000;
 export const LINGER_BYTES = 32 * 1024 * 1024;
 
 export function discardRest(req: IncomingMessage, limits = { ms: LINGER_MS, bytes: LINGER_BYTES }): void {
