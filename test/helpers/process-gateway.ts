@@ -1,6 +1,6 @@
 // A gateway in a child process (`sluice serve --config`), for tests that kill or signal it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -40,4 +40,11 @@ export async function spawnGateway(configFile: string, dir: string, env: NodeJS.
     void exited.then((code) => reject(new Error(`gateway exited ${code}:\n${out}`)));
   });
   return { child, url, dir, configFile, output: () => out, exited };
+}
+
+/** Stops a gateway (SIGTERM: it drains and exits) and removes its directory. */
+export async function stopGateway(gw: ProcessGateway): Promise<void> {
+  gw.child.kill('SIGTERM');
+  await gw.exited;
+  rmSync(gw.dir, { recursive: true, force: true });
 }

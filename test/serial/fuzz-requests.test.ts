@@ -7,10 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { mulberry32 } from '../../src/sim/rng.js';
-import { rmSync } from 'node:fs';
 import { http } from '../helpers/gateway.js';
 import { probeHealth } from '../helpers/health-probe.js';
-import { spawnGateway, writeConfig, type ProcessGateway } from '../helpers/process-gateway.js';
+import { spawnGateway, stopGateway, writeConfig, type ProcessGateway } from '../helpers/process-gateway.js';
 
 const KEY = 'fuzz-key-0123456789abcdefgh';
 const ADMIN = 'fuzz-admin-token-0123456789';
@@ -30,11 +29,7 @@ before(async () => {
   });
   gw = await spawnGateway(file, dir);
 });
-after(async () => {
-  gw.child.kill('SIGTERM');
-  await gw.exited;
-  rmSync(gw.dir, { recursive: true, force: true });
-});
+after(() => stopGateway(gw));
 
 
 type Body = Record<string, unknown>;

@@ -7,9 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { rmSync } from 'node:fs';
 import { probeHealth } from '../helpers/health-probe.js';
-import { spawnGateway, writeConfig, type ProcessGateway } from '../helpers/process-gateway.js';
+import { spawnGateway, stopGateway, writeConfig, type ProcessGateway } from '../helpers/process-gateway.js';
 
 const KEY = 'hostile-input-key-0123456789abcdef';
 const ADMIN = 'hostile-input-admin-token-0123456789';
@@ -28,11 +27,7 @@ before(async () => {
   });
   gw = await spawnGateway(file, dir);
 });
-after(async () => {
-  gw.child.kill('SIGTERM');
-  await gw.exited;
-  rmSync(gw.dir, { recursive: true, force: true });
-});
+after(() => stopGateway(gw));
 
 function post(path: string, body: Buffer): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
