@@ -13,6 +13,7 @@ const ADMIN = 'admin-token-for-tests-0123456789';
 let gw: TestGateway;
 const admin = (path: string, init: RequestInit & { key?: string } = {}) => http(`${gw.url}/admin${path}`, { key: ADMIN, ...init });
 const post = (path: string, body: unknown) => admin(path, { method: 'POST', body: JSON.stringify(body) });
+const patch = (path: string, body: unknown) => admin(path, { method: 'PATCH', body: JSON.stringify(body) });
 
 before(async () => {
   gw = await startTestGateway({ adminToken: ADMIN });
@@ -44,7 +45,7 @@ describe('accounts', () => {
   test('create, get, patch, add credits', async () => {
     const created = await post('/accounts', { id: 'acme', verified: true, credits: 25, monthlySpendCap: 100 });
     assert.equal(created.status, 201);
-    assert.deepEqual({ ...created.body, createdAt: 'x' }, { id: 'acme', status: 'active', verified: true, plan: 'default', credits: 25, monthlySpendCap: 100, spentThisMonth: 0, createdAt: 'x' });
+    assert.deepEqual({ ...created.body, createdAt: 'x' }, { id: 'acme', status: 'active', verified: true, plan: 'default', credits: 25, monthlySpendCap: 100, limits: null, spentThisMonth: 0, createdAt: 'x' });
     assert.equal((await admin('/accounts/acme')).body.credits, 25);
     const patched = await admin('/accounts/acme', { method: 'PATCH', body: JSON.stringify({ status: 'suspended', monthlySpendCap: null }) });
     assert.equal(patched.body.status, 'suspended');
@@ -87,6 +88,78 @@ describe('accounts', () => {
   });
 });
 
+describe('rate limits', () => {
+  test('accounts: set on create, replaced, kept by other patches, removed', async () => {
+    const created = await post('/accounts', { id: 'limited', limits: { rpm: 60 } });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body.limits, { rpm: 60 });
+    assert.deepEqual((await patch('/accounts/limited', { limits: { tpm: 50_000 } })).body.limits, { tpm: 50_000 }, 'an object replaces the previous limits');
+    assert.deepEqual((await patch('/accounts/limited', { plan: 'pro' })).body.limits, { tpm: 50_000 }, 'no limits field: unchanged');
+    assert.deepEqual((await admin('/accounts/limited')).body.limits, { tpm: 50_000 });
+    assert.deepEqual((await admin('/accounts')).body.data.find((a: { id: string }) => a.id === 'limited').limits, { tpm: 50_000 });
+    assert.equal((await patch('/accounts/limited', { limits: null })).body.limits, null);
+    assert.equal((await admin('/accounts/limited')).body.limits, null);
+  });
+
+  test('keys: set on create, replaced and removed by PATCH /admin/keys/{id}, which keeps what it is not given', async () => {
+    await post('/accounts', { id: 'limkeys' });
+    const k = await post('/accounts/limkeys/keys', { name: 'a', limits: { rpm: 5, tpm: 500 } });
+    assert.equal(k.status, 201);
+    assert.deepEqual(k.body.limits, { rpm: 5, tpm: 500 });
+    assert.deepEqual((await admin('/accounts/limkeys/keys')).body.data[0].limits, { rpm: 5, tpm: 500 });
+    const replaced = await patch(`/keys/${k.body.id}`, { limits: { rpm: 10 } });
+    assert.equal(replaced.status, 200);
+    assert.deepEqual({ ...replaced.body, createdAt: 'x' }, { id: k.body.id, accountId: 'limkeys', name: 'a', models: null, priority: 'standard', spendCap: null, limits: { rpm: 10 }, expiresAt: null, revokedAt: null, createdAt: 'x', lastUsedAt: null });
+    const renamed = await patch(`/keys/${k.body.id}`, { name: 'b', models: ['test-*'], priority: 'critical', spendCap: 2, expiresAt: '2999-01-01T00:00:00Z' });
+    assert.deepEqual([renamed.body.name, renamed.body.models, renamed.body.priority, renamed.body.spendCap, renamed.body.expiresAt, renamed.body.limits], ['b', ['test-*'], 'critical', 2, '2999-01-01T00:00:00.000Z', { rpm: 10 }]);
+    const removed = await patch(`/keys/${k.body.id}`, { limits: null, models: null, expiresAt: null });
+    assert.deepEqual([removed.body.limits, removed.body.models, removed.body.expiresAt, removed.body.name], [null, null, null, 'b']);
+    assert.equal((await admin('/accounts/limkeys/keys')).body.data[0].limits, null);
+    // The key still works after the changes (the cached lookup was dropped, not broken).
+    const chat = await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: k.body.key, body: JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: 'x' }] }) });
+    assert.equal(chat.status, 200, chat.text);
+  });
+
+  test('PATCH /admin/keys/{id} on an unknown key is 404 key_not_found', async () => {
+    assertContractError(await patch('/keys/nokey', { limits: { rpm: 1 } }), 'key_not_found');
+    assertContractError(await patch('/keys/nokey', {}), 'key_not_found');
+  });
+
+  test('bad limits are 400 naming the field, and change nothing', async () => {
+    await post('/accounts', { id: 'lim-steady', limits: { rpm: 7, tpm: 70 } });
+    const key = (await post('/accounts/lim-steady/keys', { limits: { rpm: 3 } })).body;
+    const bad: Array<[unknown, string]> = [
+      [{ rpm: 0 }, 'limits.rpm'],
+      [{ rpm: -5 }, 'limits.rpm'],
+      [{ rpm: 1.5 }, 'limits.rpm'],
+      [{ rpm: '10' }, 'limits.rpm'],
+      [{ tpm: 1_000_000_001 }, 'limits.tpm'],
+      [{ tpm: 1e300 }, 'limits.tpm'],
+      [{ rpm: 5, burst: 10 }, 'limits'],
+      ['fast', 'limits'],
+      [[60], 'limits'],
+    ];
+    for (const [limits, param] of bad) {
+      const what = JSON.stringify(limits);
+      for (const [res, where] of [
+        [await patch('/accounts/lim-steady', { limits }), 'PATCH account'],
+        [await post('/accounts', { id: 'lim-new', limits }), 'create account'],
+        [await post('/accounts/lim-steady/keys', { limits }), 'create key'],
+        [await patch(`/keys/${key.id}`, { limits }), 'PATCH key'],
+      ] as const) {
+        assert.equal(res.status, 400, `${where} ${what}: ${res.text}`);
+        assertContractError(res, 'invalid_parameter', param);
+      }
+    }
+    assertContractError(await patch(`/keys/${key.id}`, { limits: { rpm: 1 }, owner: 'x' }), 'invalid_parameter', null);
+    assert.deepEqual((await admin('/accounts/lim-steady')).body.limits, { rpm: 7, tpm: 70 });
+    assertContractError(await admin('/accounts/lim-new'), 'account_not_found');
+    const keys = (await admin('/accounts/lim-steady/keys')).body.data;
+    assert.equal(keys.length, 1, 'no key was created');
+    assert.deepEqual(keys[0].limits, { rpm: 3 });
+  });
+});
+
 describe('keys and usage', () => {
   test('a key is shown once, listed without secrets, works, and stops when revoked', async () => {
     await post('/accounts', { id: 'keyed' });
@@ -97,7 +170,7 @@ describe('keys and usage', () => {
     assert.equal(listed.body.data.length, 1);
     const text = listed.text;
     assert.ok(!text.includes(k.body.key) && !text.includes(k.body.key.split('_')[1]) && !text.includes('hash'), 'no secret or hash listed');
-    assert.deepEqual({ ...listed.body.data[0], createdAt: 'x' }, { id: k.body.id, accountId: 'keyed', name: 'ci', models: ['test-*'], priority: 'batch', spendCap: 3, expiresAt: null, revokedAt: null, createdAt: 'x', lastUsedAt: null });
+    assert.deepEqual({ ...listed.body.data[0], createdAt: 'x' }, { id: k.body.id, accountId: 'keyed', name: 'ci', models: ['test-*'], priority: 'batch', spendCap: 3, limits: null, expiresAt: null, revokedAt: null, createdAt: 'x', lastUsedAt: null });
     const chat = await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: k.body.key, body: JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: 'x' }] }) });
     assert.equal(chat.status, 200);
     assert.ok((await admin('/accounts/keyed/keys')).body.data[0].lastUsedAt, 'last used time recorded');
@@ -148,5 +221,34 @@ describe('CLI over the same operations', () => {
     assert.equal(run('accounts', 'get', 'neg').status, 1, 'nothing was created');
     const usage = JSON.parse(run('usage', '--account', 'acme', '--json').stdout);
     assert.equal(usage.totals.requests, 0);
+
+    // Rate limits: set on create, merged flag by flag on update, `none` removes one.
+    const limited = run('accounts', 'create', 'lim', '--rpm', '60', '--json');
+    assert.equal(limited.status, 0, limited.stderr);
+    assert.deepEqual(JSON.parse(limited.stdout).limits, { rpm: 60 });
+    assert.match(run('accounts', 'get', 'lim').stdout, /limits/);
+    assert.deepEqual(JSON.parse(run('accounts', 'update', 'lim', '--tpm', '1000', '--json').stdout).limits, { rpm: 60, tpm: 1000 }, 'the other limit is kept');
+    assert.deepEqual(JSON.parse(run('accounts', 'update', 'lim', '--rpm', 'none', '--json').stdout).limits, { tpm: 1000 });
+    assert.equal(JSON.parse(run('accounts', 'update', 'lim', '--tpm', 'none', '--json').stdout).limits, null);
+    const lk = JSON.parse(run('keys', 'create', '--account', 'lim', '--rpm', '5', '--tpm', '50', '--json').stdout);
+    assert.deepEqual(lk.limits, { rpm: 5, tpm: 50 });
+    const updated = run('keys', 'update', lk.id, '--rpm', '9', '--name', 'renamed', '--json');
+    assert.equal(updated.status, 0, updated.stderr);
+    assert.deepEqual([JSON.parse(updated.stdout).limits, JSON.parse(updated.stdout).name], [{ rpm: 9, tpm: 50 }, 'renamed']);
+    assert.deepEqual(JSON.parse(run('keys', 'update', lk.id, '--tpm', 'none', '--json').stdout).limits, { rpm: 9 });
+    assert.match(run('keys', 'list', '--account', 'lim').stdout, /\{"rpm":9\}/);
+    for (const args of [['accounts', 'update', 'lim', '--rpm', '0'], ['accounts', 'create', 'lim-bad', '--tpm', '1.5'], ['keys', 'update', lk.id, '--rpm', '1.5'], ['keys', 'update', lk.id, '--tpm', '0'], ['keys', 'create', '--account', 'lim', '--rpm', '-1'], ['keys', 'update', lk.id, '--rpm', 'lots']]) {
+      const r = run(...args);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, /rpm|tpm/, args.join(' '));
+    }
+    assert.equal(run('accounts', 'get', 'lim-bad').status, 1, 'nothing was created');
+    assert.equal(JSON.parse(run('accounts', 'get', 'lim', '--json').stdout).limits, null);
+    const after = JSON.parse(run('keys', 'list', '--account', 'lim', '--json').stdout);
+    assert.equal(after.length, 1, 'no key was created');
+    assert.deepEqual(after[0].limits, { rpm: 9 });
+    const unknown = run('keys', 'update', 'nokey', '--rpm', '1');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /key_not_found/);
   });
 });

@@ -65,10 +65,11 @@ test('every entry renders the contract body and headers', () => {
   }
 });
 
-test('retry-after is at least one second and rounds up', () => {
+test('retry-after is whole seconds, at least one, rounded up; retry-after-ms is the real wait', () => {
   const r = renderError(new GatewayError('engine_overloaded', { retryAfterMs: 1 }), 'req_y');
   assert.equal(r.headers['retry-after'], '1');
-  assert.equal(r.headers['retry-after-ms'], '1000');
+  assert.equal(r.headers['retry-after-ms'], '1');
+  assert.equal(renderError(new GatewayError('rate_limit_requests', { retryAfterMs: 99.2 }), 'r').headers['retry-after-ms'], '100');
   assert.equal(renderError(new GatewayError('queue_timeout', { retryAfterMs: 2500 }), 'r').headers['retry-after'], '3');
 });
 

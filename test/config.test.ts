@@ -57,6 +57,29 @@ test('errors name the path of the bad field', () => {
   assert.match(problems({ store: 'mysql://x' })[0]!, /^store:/);
 });
 
+test('rate limits: the documented shape parses; 0, negative, fractional, non-numeric and absurd values are refused by field', () => {
+  const cfg = parseConfigDocument({
+    limits: { store: 'redis://127.0.0.1:6379/0', onStoreDown: 'failOpen' },
+    accounts: [{ id: 'acme', limits: { rpm: 600, tpm: 200000 }, keys: [{ key: 'sk-acme-0123456789abcdef', limits: { rpm: 60, tpm: 20000 } }] }],
+    models: [{ id: 'llama-3.1-8b-instruct', limits: { rpm: 120, tpm: 60000 } }],
+  }, 'x');
+  assert.equal(cfg.limits.store, 'redis://127.0.0.1:6379/0');
+  assert.equal(cfg.limits.onStoreDown, 'failOpen');
+  assert.deepEqual(cfg.accounts[0]!.keys[0]!.limits, { rpm: 60, tpm: 20000 });
+  assert.deepEqual(cfg.models[0]!.limits, { rpm: 120, tpm: 60000 });
+  assert.equal(parseConfigDocument({}, 'x').limits.store, 'memory', 'in memory by default');
+  for (const [bad, why] of [[0, /at least 1/], [-5, /at least 1/], [1.5, /whole number/], ['many', /whole number of requests/], [2e9, /at most 1000000000/]] as const) {
+    const found = problems({ accounts: [{ id: 'a', limits: { rpm: bad } }] });
+    assert.equal(found.length, 1, String(bad));
+    assert.match(found[0]!, /^accounts\[0\]\.limits\.rpm: /, String(bad));
+    assert.match(found[0]!, why, String(bad));
+  }
+  assert.match(problems({ models: [{ id: 'm', limits: { tpm: 0 } }] })[0]!, /^models\[0\]\.limits\.tpm: tpm must be at least 1/);
+  assert.match(problems({ accounts: [{ id: 'a', keys: [{ key: 'sk-acme-0123456789abcdef', limits: { rps: 1 } }] }] })[0]!, /^accounts\[0\]\.keys\[0\]\.limits: .*rps/);
+  assert.match(problems({ limits: { store: 'memcached://x' } })[0]!, /^limits\.store: /);
+  assert.match(problems({ limits: { onStoreDown: 'shrug' } })[0]!, /^limits\.onStoreDown: /);
+});
+
 test('${ENV} and ${ENV:-default} are interpolated in values, and a missing variable is an error', () => {
   const cfg = parseConfigDocument({ server: { port: '${PORT}', host: '${HOST:-0.0.0.0}' } }, 'x', { PORT: '9999' });
   assert.equal(cfg.server.port, 9999);

@@ -11,7 +11,7 @@ function clock(start = 1_800_000_000_000) {
   let now = start;
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
-const rpm = (perMinute: number, key = 'key:k:requests'): LimitCheck => ({ key, kind: 'requests', perMinute, cost: 1 });
+const rpm = (perMinute: number, key = 'key:k:requests'): LimitCheck => ({ key, kind: 'requests', scope: 'key', perMinute, cost: 1 });
 
 test('a fresh limit allows its whole allowance at once and not one more; then one a second at rpm 60', () => {
   const c = clock();
@@ -55,7 +55,7 @@ test('no double burst: in any stretch of d ms at most L + d/T requests pass, wha
 test('tokens: a spend larger than the limit never fits and says so; smaller ones wait their turn', () => {
   const c = clock();
   const l = new MemoryLimiter(c.now);
-  const tpm = (cost: number): LimitCheck => ({ key: 'key:k:tokens', kind: 'tokens', perMinute: 6000, cost });
+  const tpm = (cost: number): LimitCheck => ({ key: 'key:k:tokens', kind: 'tokens', scope: 'key', perMinute: 6000, cost });
   const huge = l.take([tpm(6001)]);
   assert.equal(huge.allowed, false);
   assert.equal(huge.verdicts[0]!.neverFits, true);
@@ -69,13 +69,13 @@ test('tokens: a spend larger than the limit never fits and says so; smaller ones
 test('a reservation corrected to real usage gives back what was not used, never past full', () => {
   const c = clock();
   const l = new MemoryLimiter(c.now);
-  const check: LimitCheck = { key: 'key:k:tokens', kind: 'tokens', perMinute: 6000, cost: 5000 };
+  const check: LimitCheck = { key: 'key:k:tokens', kind: 'tokens', scope: 'key', perMinute: 6000, cost: 5000 };
   assert.equal(l.take([check]).allowed, true);
-  l.correct(check, -4900); // it used 100
+  l.correct([check], -4900); // it used 100
   assert.equal(l.take([{ ...check, cost: 5900 }]).allowed, true, '100 + 5900 fit the minute');
-  l.correct({ ...check, cost: 5900 }, -100_000);
+  l.correct([{ ...check, cost: 5900 }], -100_000);
   assert.equal(l.take([{ ...check, cost: 1 }]).verdicts[0]!.remaining, 5999, 'a refund never makes it fuller than full');
-  l.correct(check, 3000); // used more than it reserved: the rest is charged after the fact
+  l.correct([check], 3000); // used more than it reserved: the rest is charged after the fact
   assert.equal(l.take([{ ...check, cost: 3000 }]).allowed, false);
 });
 

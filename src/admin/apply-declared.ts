@@ -17,6 +17,7 @@ export async function applyDeclaredAccounts(store: Store, accounts: DeclaredAcco
       plan: a.plan,
       creditsNanos: optionalNanos(a.credits),
       monthlyCapNanos: optionalNanos(a.monthlySpendCap),
+      limits: a.limits ?? null,
     });
     for (const k of a.keys) {
       await store.keys.upsertDeclared({
@@ -28,6 +29,7 @@ export async function applyDeclaredAccounts(store: Store, accounts: DeclaredAcco
         priority: k.priority,
         expiresAt: k.expiresAt ?? null,
         spendCapNanos: optionalNanos(k.spendCap),
+        limits: k.limits ?? null,
       });
     }
   }

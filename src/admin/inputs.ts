@@ -1,11 +1,13 @@
 // Admin input schemas: the admin API's JSON bodies and the CLI's flags are checked by these.
 import { z } from 'zod';
-import { idPattern, prioritySchema } from '../config/schema.js';
+import { idPattern, prioritySchema, rateLimitsSchema } from '../config/schema.js';
 
 const MAX_USD = 1_000_000_000;
 const id = z.string().regex(idPattern, 'expected 1-64 characters: letters, digits, ".", "_", "-"');
 const usd = z.number().finite().min(0).max(MAX_USD);
 const isoDate = z.iso.datetime({ offset: true });
+/** An object replaces both limits (a field left out: no limit); null removes them. */
+const limits = rateLimitsSchema.nullable().optional();
 
 export const createAccountInput = z.strictObject({
   id,
@@ -14,6 +16,7 @@ export const createAccountInput = z.strictObject({
   plan: z.string().min(1).max(64).optional(),
   credits: usd.nullish(),
   monthlySpendCap: usd.nullish(),
+  limits,
 });
 
 export const patchAccountInput = z.strictObject({
@@ -21,6 +24,7 @@ export const patchAccountInput = z.strictObject({
   verified: z.boolean().optional(),
   plan: z.string().min(1).max(64).optional(),
   monthlySpendCap: usd.nullable().optional(),
+  limits,
 });
 
 export const addCreditsInput = z.strictObject({
@@ -33,6 +37,17 @@ export const createKeyInput = z.strictObject({
   priority: prioritySchema.optional(),
   expiresAt: isoDate.optional(),
   spendCap: usd.nullish(),
+  limits,
+});
+
+/** Absent: unchanged; null removes the name, model restriction, expiry, cap or limits. */
+export const patchKeyInput = z.strictObject({
+  name: z.string().max(128).nullable().optional(),
+  models: z.array(z.string().min(1).max(256)).max(100).nullable().optional(),
+  priority: prioritySchema.optional(),
+  expiresAt: isoDate.nullable().optional(),
+  spendCap: usd.nullable().optional(),
+  limits,
 });
 
 const dateOrDateTime = z.union([z.iso.date(), isoDate]);
@@ -47,4 +62,5 @@ export const usageQuery = z.strictObject({
 export type CreateAccountInput = z.infer<typeof createAccountInput>;
 export type PatchAccountInput = z.infer<typeof patchAccountInput>;
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
+export type PatchKeyInput = z.infer<typeof patchKeyInput>;
 export type UsageQuery = z.infer<typeof usageQuery>;

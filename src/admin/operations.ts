@@ -6,7 +6,7 @@ import { AlreadyExists } from '../store/accounts-repo.js';
 import { nanosToUsd, usdToNanos } from '../store/money.js';
 import { monthOf } from '../store/period.js';
 import type { Store } from '../store/store.js';
-import type { CreateAccountInput, CreateKeyInput, PatchAccountInput, UsageQuery } from './inputs.js';
+import type { CreateAccountInput, CreateKeyInput, PatchAccountInput, PatchKeyInput, UsageQuery } from './inputs.js';
 import { accountView, keyView } from './views.js';
 
 const nanosOrNull = (usd: number | null | undefined) => (usd === undefined || usd === null ? null : usdToNanos(usd));
@@ -24,13 +24,19 @@ async function view(store: Store, id: string) {
   return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())), await store.billing.leased(id));
 }
 
+async function findKey(store: Store, id: string) {
+  const k = await store.keys.findById(id);
+  if (!k) throw new GatewayError('key_not_found', { message: `No API key '${id.slice(0, 64)}'.` });
+  return k;
+}
+
 export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
   const onChange = hooks.onChange ?? (() => {});
   const settled = hooks.beforeRead ?? (async () => {});
   return {
     async createAccount(input: CreateAccountInput) {
       try {
-        await store.accounts.create({ id: input.id, status: input.status, verified: input.verified, plan: input.plan, creditsNanos: nanosOrNull(input.credits), monthlyCapNanos: nanosOrNull(input.monthlySpendCap) });
+        await store.accounts.create({ id: input.id, status: input.status, verified: input.verified, plan: input.plan, creditsNanos: nanosOrNull(input.credits), monthlyCapNanos: nanosOrNull(input.monthlySpendCap), limits: input.limits ?? null });
       } catch (err) {
         if (err instanceof AlreadyExists) throw new GatewayError('already_exists', { param: 'id', message: `An account '${input.id}' already exists.` });
         throw err;
@@ -51,7 +57,7 @@ export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
 
     async updateAccount(id: string, patch: PatchAccountInput) {
       await view(store, id);
-      await store.accounts.update(id, { status: patch.status, verified: patch.verified, plan: patch.plan, monthlyCapNanos: patch.monthlySpendCap === undefined ? undefined : nanosOrNull(patch.monthlySpendCap) });
+      await store.accounts.update(id, { status: patch.status, verified: patch.verified, plan: patch.plan, monthlyCapNanos: patch.monthlySpendCap === undefined ? undefined : nanosOrNull(patch.monthlySpendCap), limits: patch.limits });
       onChange();
       return view(store, id);
     },
@@ -75,6 +81,7 @@ export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
         priority: input.priority,
         expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
         spendCapNanos: nanosOrNull(input.spendCap),
+        limits: input.limits ?? null,
       });
       return { ...keyView(rec), key: k.key };
     },
@@ -84,9 +91,26 @@ export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
       return (await store.keys.listForAccount(accountId)).map(keyView);
     },
 
+    async getKey(id: string) {
+      return keyView(await findKey(store, id));
+    },
+
+    async updateKey(id: string, patch: PatchKeyInput) {
+      await findKey(store, id);
+      const rec = await store.keys.update(id, {
+        name: patch.name,
+        models: patch.models,
+        priority: patch.priority,
+        expiresAt: patch.expiresAt ? new Date(patch.expiresAt).toISOString() : patch.expiresAt,
+        spendCapNanos: patch.spendCap === undefined ? undefined : nanosOrNull(patch.spendCap),
+        limits: patch.limits,
+      });
+      onChange();
+      return keyView(rec!);
+    },
+
     async revokeKey(id: string) {
-      const k = await store.keys.findById(id);
-      if (!k) throw new GatewayError('key_not_found', { message: `No API key '${id.slice(0, 64)}'.` });
+      await findKey(store, id);
       await store.keys.revoke(id);
       onChange();
       return keyView((await store.keys.findById(id))!);

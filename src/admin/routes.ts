@@ -6,7 +6,7 @@ import type { RequestContext } from '../server/context.js';
 import { readJsonBody, type BodyLimits } from '../server/body.js';
 import { sendJson } from '../server/respond.js';
 import { createAdminAuth } from './admin-auth.js';
-import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, usageQuery } from './inputs.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchKeyInput, usageQuery } from './inputs.js';
 import type { AdminOperations } from './operations.js';
 
 type Params = Record<string, string | undefined>;
@@ -34,6 +34,7 @@ export function adminRoutes(ops: AdminOperations, token: string | undefined, lim
     route('POST', '/admin/accounts/:id/credits', async (ctx, p) => ops.addCredits(p.id!, (await body(ctx, addCreditsInput)).amount)),
     route('POST', '/admin/accounts/:id/keys', async (ctx, p) => ops.createKey(p.id!, await body(ctx, createKeyInput)), 201),
     route('GET', '/admin/accounts/:id/keys', async (_ctx, p) => ({ object: 'list', data: await ops.listKeys(p.id!) })),
+    route('PATCH', '/admin/keys/:id', async (ctx, p) => ops.updateKey(p.id!, await body(ctx, patchKeyInput))),
     route('POST', '/admin/keys/:id/revoke', async (_ctx, p) => ops.revokeKey(p.id!)),
     route('GET', '/admin/usage', async (ctx) => ops.usage(validateBody(usageQuery, query(ctx)))),
   ];

@@ -17,6 +17,7 @@ export function accountView(a: Account, spentThisMonthNanos: number, leasedNanos
     plan: a.plan,
     credits: a.creditsNanos === null ? null : nanosToUsd(a.creditsNanos + leasedNanos),
     monthlySpendCap: usdOrNull(a.monthlyCapNanos),
+    limits: a.limits,
     spentThisMonth: nanosToUsd(spentThisMonthNanos),
     createdAt: a.createdAt,
   };
@@ -30,6 +31,7 @@ export function keyView(k: ApiKeyRecord) {
     models: k.models,
     priority: k.priority,
     spendCap: usdOrNull(k.spendCapNanos),
+    limits: k.limits,
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
     createdAt: k.createdAt,

@@ -11,6 +11,7 @@ import { currentMonth, isoAt, monthResetsAt } from '../store/period.js';
 import type { Store } from '../store/store.js';
 import { countPrompts, promptsBound, promptsOf, sum } from '../tokenize/prompt.js';
 import { costNanos } from './pricing.js';
+import { maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js';
 import { GroupCommit } from './group-commit.js';
 import { LedgerJournal } from './ledger-journal.js';
 import { CreditLeases } from './credit-leases.js';
@@ -64,10 +65,7 @@ export class Billing {
     const body = ctx.body!;
     const endpoint = ctx.endpoint!;
     const prompt = ctx.promptTokens ?? (ctx.promptCounts ? sum(ctx.promptCounts) : promptsBound((ctx.prompts ??= promptsOf(body, endpoint))));
-    if (endpoint === 'embeddings') return costNanos(model.pricing, prompt, 0);
-    const maxOut = (body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, model.contextLength - prompt)) as number;
-    const n = typeof body.n === 'number' ? body.n : 1;
-    return costNanos(model.pricing, prompt, maxOut * n);
+    return costNanos(model.pricing, prompt, maxCompletionTokens(ctx, prompt));
   }
 
   private async tryReserve(r: Reservation): Promise<ReserveOutcome> {
@@ -127,16 +125,14 @@ export class Billing {
     if (!r) return Promise.resolve();
     ctx.reservation = undefined;
     const model = ctx.model!.config;
-    // A stream that broke or was abandoned after output started still delivered that output.
-    const delivered = status === 200 || (ctx.streamedEvents ?? 0) > 0;
-    if (!delivered) {
+    const served = servedTokens(ctx, status);
+    if (!served) {
       // Refused or failed before any output: the hold goes back and the ledger never hears of it
       // (the request log and the metrics still do).
       if (BillingRepo.needsReservation(r)) this.leases.settle(r, r.amountNanos, 0);
       return Promise.resolve();
     }
-    const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? 0;
-    const output = ctx.usage?.completion_tokens ?? ctx.streamedEvents ?? 0;
+    const { input, output } = served;
     const cost = costNanos(model.pricing, input, output);
     // What the request held goes back to its lease, but for the part the ledger row settles.
     const settled = BillingRepo.needsReservation(r) ? this.leases.settle(r, r.amountNanos, cost) : 0;

@@ -5,12 +5,13 @@ import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { createAdminOperations, type AdminOperations } from '../admin/operations.js';
-import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, usageQuery } from '../admin/inputs.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchKeyInput, usageQuery } from '../admin/inputs.js';
 import { validateBody } from '../openai/validate.js';
 import { openStore } from '../store/open.js';
 import { createKeyFor, LOCAL_ACCOUNT } from '../keys/bootstrap.js';
 import { print } from './output.js';
 import { usdToNanos } from '../store/money.js';
+import type { RateLimits } from '../config/schema.js';
 
 interface Common {
   config?: string;
@@ -38,42 +39,74 @@ const bool = (v: string): boolean => {
   throw new InvalidArgumentError('expected true or false');
 };
 
+/**
+ * `none` (remove, on update) or a number; the schema then checks the number. Kept as the string
+ * 'none': commander replaces a parser's null with ''.
+ */
+const orNone = (v: string): number | 'none' => (v === 'none' ? v : num(v));
+const noneToNull = <T>(v: T | 'none'): T | null => (v === 'none' ? null : v);
+
+type LimitFlags = { rpm?: number | 'none'; tpm?: number | 'none' };
+
+/**
+ * --rpm/--tpm over the current limits: a flag replaces only its own limit and keeps the other,
+ * `none` removes it. undefined when neither flag was given (limits unchanged).
+ */
+function mergeLimits(current: RateLimits | null, o: LimitFlags): RateLimits | null | undefined {
+  if (o.rpm === undefined && o.tpm === undefined) return undefined;
+  const next: RateLimits = { ...current };
+  for (const f of ['rpm', 'tpm'] as const) {
+    if (o[f] === 'none') delete next[f];
+    else if (o[f] !== undefined) next[f] = o[f];
+  }
+  return Object.keys(next).length > 0 ? next : null;
+}
+
+const limitOptions = (c: Command, update: boolean) => {
+  const how = update ? '; only this limit changes, `none` removes it' : '';
+  return c.option('--rpm <n>', `requests per minute${how}`, orNone).option('--tpm <n>', `tokens (prompt + completion) per minute${how}`, orNone);
+};
+
 /** Drops undefined flags so the schema's strict checks see only what was given. */
 function input<S extends z.ZodType>(schema: S, values: Record<string, unknown>): z.infer<S> {
   return validateBody(schema, Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)));
 }
 
+const patterns = (v: string | undefined) => v?.split(',').map((m) => m.trim()).filter(Boolean);
+
 const common = (c: Command) => c.option('-c, --config <file>', 'config file (YAML); its store is used').option('--json', 'JSON output for scripts', false);
-const ACCOUNT_COLUMNS = ['id', 'status', 'verified', 'plan', 'credits', 'monthlySpendCap', 'spentThisMonth'];
-const KEY_COLUMNS = ['id', 'name', 'models', 'priority', 'spendCap', 'expiresAt', 'revokedAt', 'lastUsedAt'];
+const ACCOUNT_COLUMNS = ['id', 'status', 'verified', 'plan', 'credits', 'monthlySpendCap', 'limits', 'spentThisMonth'];
+const KEY_COLUMNS = ['id', 'name', 'models', 'priority', 'spendCap', 'limits', 'expiresAt', 'revokedAt', 'lastUsedAt'];
 
 export function registerAdminCommands(program: Command): void {
   const accounts = program.command('accounts').description('manage accounts');
-  common(accounts.command('create <id>').description('create an account'))
+  limitOptions(common(accounts.command('create <id>').description('create an account')), false)
     .option('--credits <usd>', 'prepaid balance (omit for postpaid)', num)
     .option('--monthly-spend-cap <usd>', 'spend cap per calendar month', num)
     .option('--verified <bool>', 'verified account', bool)
     .option('--plan <name>', 'plan name')
-    .action(async (id: string, o: Common & { credits?: number; monthlySpendCap?: number; verified?: boolean; plan?: string }) =>
-      print(await withOps(o, (ops) => ops.createAccount(input(createAccountInput, { id, credits: o.credits, monthlySpendCap: o.monthlySpendCap, verified: o.verified, plan: o.plan }))), o.json ?? false, ACCOUNT_COLUMNS));
+    .action(async (id: string, o: Common & LimitFlags & { credits?: number; monthlySpendCap?: number; verified?: boolean; plan?: string }) =>
+      print(await withOps(o, (ops) => ops.createAccount(input(createAccountInput, { id, credits: o.credits, monthlySpendCap: o.monthlySpendCap, verified: o.verified, plan: o.plan, limits: mergeLimits(null, o) }))), o.json ?? false, ACCOUNT_COLUMNS));
   common(accounts.command('get <id>').description('show an account'))
     .action(async (id: string, o: Common) => print(await withOps(o, (ops) => ops.getAccount(id)), o.json ?? false, ACCOUNT_COLUMNS));
   common(accounts.command('list').description('list accounts'))
     .action(async (o: Common) => print(await withOps(o, (ops) => ops.listAccounts()), o.json ?? false, ACCOUNT_COLUMNS));
-  common(accounts.command('update <id>').description('change status, verification, plan or cap'))
+  limitOptions(common(accounts.command('update <id>').description('change status, verification, plan, cap or limits')), true)
     .option('--status <status>', 'active or suspended')
     .option('--verified <bool>', 'verified account', bool)
     .option('--plan <name>', 'plan name')
     .option('--monthly-spend-cap <usd>', 'spend cap per calendar month', num)
-    .action(async (id: string, o: Common & { status?: string; verified?: boolean; plan?: string; monthlySpendCap?: number }) =>
-      print(await withOps(o, (ops) => ops.updateAccount(id, input(patchAccountInput, { status: o.status, verified: o.verified, plan: o.plan, monthlySpendCap: o.monthlySpendCap }))), o.json ?? false, ACCOUNT_COLUMNS));
+    .action(async (id: string, o: Common & LimitFlags & { status?: string; verified?: boolean; plan?: string; monthlySpendCap?: number }) =>
+      print(await withOps(o, async (ops) => {
+        const limits = mergeLimits((await ops.getAccount(id)).limits, o);
+        return ops.updateAccount(id, input(patchAccountInput, { status: o.status, verified: o.verified, plan: o.plan, monthlySpendCap: o.monthlySpendCap, limits }));
+      }), o.json ?? false, ACCOUNT_COLUMNS));
   common(accounts.command('add-credits <id> <usd>').description('add prepaid credits'))
     .action(async (id: string, usd: string, o: Common) =>
       print(await withOps(o, (ops) => ops.addCredits(id, input(addCreditsInput, { amount: num(usd) }).amount)), o.json ?? false, ACCOUNT_COLUMNS));
 
   const keys = program.commands.find((c) => c.name() === 'keys') ?? program.command('keys').description('manage API keys');
-  keys
-    .command('create')
+  limitOptions(keys.command('create'), false)
     .description('create an API key and print it (only the key on stdout; --json for details)')
     .option('-c, --config <file>', 'config file (YAML); its store is used')
     .option('-a, --account <id>', 'account that owns the key', LOCAL_ACCOUNT)
@@ -83,8 +116,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--expires-at <iso>', 'expiry time (ISO 8601)')
     .option('--spend-cap <usd>', 'spend cap per calendar month', num)
     .option('--json', 'JSON output', false)
-    .action(async (o: Common & { account: string; name?: string; models?: string; priority?: string; expiresAt?: string; spendCap?: number }) => {
-      const k = input(createKeyInput, { name: o.name, models: o.models?.split(',').map((m) => m.trim()).filter(Boolean), priority: o.priority, expiresAt: o.expiresAt, spendCap: o.spendCap });
+    .action(async (o: Common & LimitFlags & { account: string; name?: string; models?: string; priority?: string; expiresAt?: string; spendCap?: number }) => {
+      const k = input(createKeyInput, { name: o.name, models: patterns(o.models), priority: o.priority, expiresAt: o.expiresAt, spendCap: o.spendCap, limits: mergeLimits(null, o) });
       const store = await openStore(loadConfig(o.config).store);
       try {
         // The CLI creates a missing account (postpaid) so the first key is one command away.
@@ -94,6 +127,7 @@ export function registerAdminCommands(program: Command): void {
           priority: k.priority,
           expiresAt: k.expiresAt ? new Date(k.expiresAt).toISOString() : null,
           spendCapNanos: k.spendCap === undefined || k.spendCap === null ? null : usdToNanos(k.spendCap),
+          limits: k.limits ?? null,
         });
         const view = (await createAdminOperations(store).listKeys(o.account)).find((x) => x.id === created.id);
         process.stdout.write(o.json ? `${JSON.stringify({ ...view, key: created.key }, null, 2)}\n` : `${created.key}\n`);
@@ -104,6 +138,18 @@ export function registerAdminCommands(program: Command): void {
   common(keys.command('list').description("list an account's keys (never their secrets)"))
     .option('-a, --account <id>', 'account', LOCAL_ACCOUNT)
     .action(async (o: Common & { account: string }) => print(await withOps(o, (ops) => ops.listKeys(o.account)), o.json ?? false, KEY_COLUMNS));
+  limitOptions(common(keys.command('update <keyId>').description('change a key (by its visible id); other settings are kept')), true)
+    .option('-n, --name <name>', 'a name for the key')
+    .option('--models <patterns>', 'comma-separated model patterns (replace the current ones)')
+    .option('--priority <class>', 'critical, standard or batch')
+    .option('--expires-at <iso>', 'expiry time (ISO 8601), or `none`')
+    .option('--spend-cap <usd>', 'spend cap per calendar month, or `none`', orNone)
+    .action(async (id: string, o: Common & LimitFlags & { name?: string; models?: string; priority?: string; expiresAt?: string; spendCap?: number | 'none' }) =>
+      print(await withOps(o, async (ops) => {
+        const limits = mergeLimits((await ops.getKey(id)).limits, o);
+        const expiresAt = o.expiresAt === undefined ? undefined : noneToNull(o.expiresAt);
+        return ops.updateKey(id, input(patchKeyInput, { name: o.name, models: patterns(o.models), priority: o.priority, expiresAt, spendCap: o.spendCap === undefined ? undefined : noneToNull(o.spendCap), limits }));
+      }), o.json ?? false, KEY_COLUMNS));
   common(keys.command('revoke <keyId>').description('revoke a key (by its visible id)'))
     .action(async (id: string, o: Common) => print(await withOps(o, (ops) => ops.revokeKey(id)), o.json ?? false, KEY_COLUMNS));
 

@@ -46,6 +46,18 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 
+/** Largest per-minute limit accepted: anything above is a typo, not a plan. */
+export const MAX_PER_MINUTE = 1_000_000_000;
+const perMinute = (what: string) => z
+  .number({ error: `${what} must be a whole number of ${what === 'rpm' ? 'requests' : 'tokens'} per minute` })
+  .int(`${what} must be a whole number`)
+  .min(1, `${what} must be at least 1 (omit it for no limit)`)
+  .max(MAX_PER_MINUTE, `${what} must be at most ${MAX_PER_MINUTE}`);
+
+/** Requests and tokens (prompt plus completion) per minute; each optional, absent means unlimited. */
+export const rateLimitsSchema = z.strictObject({ rpm: perMinute('rpm').optional(), tpm: perMinute('tpm').optional() });
+export type RateLimits = z.infer<typeof rateLimitsSchema>;
+
 export const timeoutsSchema = z.strictObject({
   firstTokenMs: z.number().int().min(1).default(30_000),
   totalMs: z.number().int().min(1).default(120_000),
@@ -71,6 +83,8 @@ export const modelSchema = z.strictObject({
   maintenance: z.boolean().default(false),
   ownedBy: z.string().default('sluice'),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  /** Per-key limits on this model: each key gets its own allowance. */
+  limits: rateLimitsSchema.optional(),
   deployments: z.array(deploymentSchema).default([]),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -99,6 +113,7 @@ export const declaredKeySchema = z.strictObject({
   expiresAt: isoDate.optional(),
   /** USD per calendar month. */
   spendCap: z.number().min(0).optional(),
+  limits: rateLimitsSchema.optional(),
 });
 
 export const declaredAccountSchema = z.strictObject({
@@ -110,9 +125,22 @@ export const declaredAccountSchema = z.strictObject({
   credits: z.number().min(0).nullish(),
   /** USD per calendar month. */
   monthlySpendCap: z.number().min(0).optional(),
+  limits: rateLimitsSchema.optional(),
   keys: z.array(declaredKeySchema).default([]),
 });
 export type DeclaredAccount = z.infer<typeof declaredAccountSchema>;
+
+export const limitStoreSchema = z.strictObject({
+  /** `memory` (one replica; the embedded default) or `redis://…` shared by every replica. */
+  store: z.union([z.literal('memory'), z.string().regex(/^rediss?:\/\//, 'expected memory or redis://HOST:PORT/DB')]).default('memory'),
+  /** Redis down or slow: refuse with 503 (failClosed) or limit per replica in memory (failOpen). */
+  onStoreDown: z.enum(['failClosed', 'failOpen']).default('failClosed'),
+  /** How long a limit check may wait for Redis before the store counts as down. */
+  timeoutMs: z.number().int().min(1).max(10_000).default(10),
+  /** Prefix of every Redis key Sluice writes (several gateways' fleets may share one Redis). */
+  keyPrefix: z.string().min(1).max(64).default('sluice:rl:'),
+});
+export type LimitStoreConfig = z.infer<typeof limitStoreSchema>;
 
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
@@ -127,6 +155,7 @@ export const configSchema = z.strictObject({
     /** The ledger's write-ahead journal; default: beside the SQLite file, or ./sluice-journal. */
     journalDir: z.string().min(1).optional(),
   }).default({}),
+  limits: limitStoreSchema.default(limitStoreSchema.parse({})),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),

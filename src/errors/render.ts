@@ -6,7 +6,6 @@ import { STATUS_CODES } from 'node:http';
 import type { GatewayError } from './gateway-error.js';
 
 const MAX_WAIT_MS = 60_000;
-const MIN_WAIT_MS = 1_000;
 const DEFAULT_WAIT_MS = 1_000;
 
 export interface RenderedError {
@@ -29,10 +28,14 @@ function errorObject(err: GatewayError, requestId: string) {
   };
 }
 
-/** Clamp a wait to what SDKs accept (1..60 s) and express it in both header forms. */
+/**
+ * A wait in both header forms, capped at what SDKs accept (60 s): `retry-after-ms` is the real
+ * wait (the OpenAI SDKs prefer it), `retry-after` the same rounded up to whole seconds, at least 1
+ * (HTTP has no smaller unit).
+ */
 function waitHeaders(retryAfterMs: number | undefined): Record<string, string> {
-  const ms = Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, Math.ceil(retryAfterMs ?? DEFAULT_WAIT_MS)));
-  return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) };
+  const ms = Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil(retryAfterMs ?? DEFAULT_WAIT_MS)));
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))), 'retry-after-ms': String(ms) };
 }
 
 export function renderError(err: GatewayError, requestId: string): RenderedError {

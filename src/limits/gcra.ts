@@ -52,6 +52,33 @@ export function decide(tat: number, now: number, perMinute: number, cost: number
   };
 }
 
+/** One limit a request is under, and what this request would spend of it. */
+export interface LimitCheck {
+  /** Names the counter, e.g. `{acme}:k:KEYID:t` (the braces keep one request's counters in one Redis slot). */
+  key: string;
+  kind: 'requests' | 'tokens';
+  /** Whose limit: the key's own, its account's, or the model's per-key default. */
+  scope: 'key' | 'account' | 'model';
+  perMinute: number;
+  cost: number;
+}
+
+/**
+ * Several limits decided together: the spend is allowed only if every limit allows it, and a
+ * refused spend moves none of them (so the remaining counts it reports are the unspent ones).
+ * The Redis script (redis-limiter.ts) is this function in Lua.
+ */
+export function decideAll(tats: readonly number[], now: number, checks: readonly LimitCheck[]): { allowed: boolean; verdicts: Verdict[] } {
+  const verdicts = checks.map((c, i) => decide(tats[i]!, now, c.perMinute, c.cost));
+  const allowed = verdicts.every((v) => v.allowed);
+  if (!allowed) {
+    verdicts.forEach((v, i) => {
+      if (v.allowed) verdicts[i] = { ...decide(tats[i]!, now, checks[i]!.perMinute, 0), retryAfterMs: 0 };
+    });
+  }
+  return { allowed, verdicts };
+}
+
 /**
  * A spend corrected after the fact (tokens reserved before the engine ran, settled to what it
  * used): `delta` units more (or, negative, fewer). A refund never makes the limit fuller than

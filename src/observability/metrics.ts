@@ -78,6 +78,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         tokens.flushInto(this);
       },
     }),
+    rateLimited: new Counter({
+      name: 'sluice_rate_limited_total',
+      help: 'Requests refused by a rate limit, by error code and the scope of the limit that refused (key, account, model).',
+      labelNames: ['code', 'scope'] as const,
+      registers: [registry],
+    }),
+    limitStoreErrors: new Counter({
+      name: 'sluice_limit_store_errors_total',
+      help: 'Rate-limit store (Redis) calls that failed or timed out, by operation and reason.',
+      labelNames: ['op', 'reason'] as const,
+      registers: [registry],
+    }),
+    limitFailOpen: new Counter({
+      name: 'sluice_limit_fail_open_total',
+      help: 'Rate-limit decisions made in this replica\'s memory because the shared store was down (failOpen).',
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: 'sluice_requests_in_flight',
       help: 'Requests being served right now.',

@@ -6,6 +6,7 @@ import type { Endpoint, Usage } from '../engines/types.js';
 import type { Deployment, RegisteredModel } from '../routing/registry.js';
 import type { Cancellation } from './cancellation.js';
 import type { Prompt } from '../tokenize/prompt.js';
+import type { LimitSpend } from '../stages/check-rate-limits.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
 export interface RequestContext {
@@ -33,6 +34,8 @@ export interface RequestContext {
   firstByteMs?: number;
   /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */
   streamedEvents?: number;
+  /** Rate-limit tokens held for this request until it settles. */
+  limitSpend?: LimitSpend;
   /** Credits and caps held for this request until it settles. */
   reservation?: Reservation;
   /** The catalog code of the error response, if any. */

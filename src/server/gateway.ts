@@ -13,6 +13,7 @@ import { journalDirFor } from '../billing/journal-dir.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, createRequestLogger, type Logger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
+import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
@@ -82,6 +83,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const journalDir = journalDirFor(config);
   const recovered = await Billing.recover(store, journalDir);
   if (recovered.rows > 0 || recovered.leases > 0) logger.warn(recovered, 'replayed the ledger journal and gave back the credit leases of a stopped gateway');
+  const metrics = createMetrics();
+  // First: a shared limit store that must answer (failClosed) and does not fails the start here.
+  const limiter = await openLimiter(config.limits, logger, metrics);
   const deps: GatewayDeps = {
     config,
     store,
@@ -89,9 +93,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
     billing: new Billing(store, logger, journalDir),
     registry: new ModelRegistry(config.models, opts.engineFor),
-    metrics: createMetrics(),
+    metrics,
+    limiter,
   };
-  const { metrics } = deps;
   const requestLog = createRequestLogger(logger);
   const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
   const router = createRouter(routes);
@@ -192,6 +196,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await closed;
         await deps.registry.close();
         await deps.billing.close();
+        await deps.limiter.close();
         logger.flush();
       })();
       return closing;

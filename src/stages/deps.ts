@@ -5,6 +5,7 @@ import type { Billing } from '../billing/billing.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelRegistry } from '../routing/registry.js';
 import type { Store } from '../store/store.js';
+import type { RateLimiter } from '../limits/limiter.js';
 
 /** What the request stages need, passed in explicitly so a test can build a gateway from parts. */
 export interface GatewayDeps {
@@ -15,4 +16,5 @@ export interface GatewayDeps {
   logger: Logger;
   metrics: Metrics;
   billing: Billing;
+  limiter: RateLimiter;
 }

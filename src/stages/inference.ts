@@ -8,11 +8,17 @@ import { resolveModel } from './resolve-model.js';
 import { checkContextLength } from './check-context-length.js';
 import { execute } from './execute.js';
 import { checkAccount, checkPermission } from './access.js';
+import { checkRateLimits, settleRateLimits } from './check-rate-limits.js';
 import { ClientClosed } from '../server/context.js';
 import { toGatewayError } from '../errors/gateway-error.js';
 
 export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
+  /** The request's end, however it ends: limits and credits settle to what was served. */
+  const settle = (ctx: RequestContext, status: number, code: string | undefined): Promise<void> => {
+    settleRateLimits(ctx, deps.limiter, status);
+    return deps.billing.settle(ctx, status, code);
+  };
   return async function inference(ctx: RequestContext): Promise<void> {
     ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
     const raw = await readJsonBody(ctx.req, limits, endpoint); // 3: 413, 408; 4: 400 invalid_json
@@ -25,11 +31,13 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
     try {
       const counting = checkContextLength(ctx); // 9: 400 context_length_exceeded
       if (counting) await counting; // only when the byte bound cannot prove the prompt fits
+      const limiting = checkRateLimits(ctx, deps.limiter, deps.metrics); // 10: 429, 503 limit store down
+      if (limiting) await limiting; // only with a shared store, or a prompt to count off the loop
       ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
-      await execute(ctx, (status, code) => deps.billing.settle(ctx, status, code)); // 14: the engine
+      await execute(ctx, (status, code) => settle(ctx, status, code)); // 14: the engine
     } catch (err) {
       const e = err instanceof ClientClosed ? undefined : toGatewayError(err);
-      await deps.billing.settle(ctx, e?.entry.status ?? 499, e?.code ?? 'client_closed');
+      await settle(ctx, e?.entry.status ?? 499, e?.code ?? 'client_closed');
       throw err;
     }
   };

@@ -1,7 +1,10 @@
-// Accounts: status, verification, plan, prepaid credits (null: postpaid) and a monthly spend cap.
+// Accounts: status, verification, plan, prepaid credits (null: postpaid), a monthly spend cap and
+// rate limits.
 import { sql, type Kysely } from 'kysely';
 import type { AccountsTable, Database } from './tables.js';
 import { toNumber } from './money.js';
+import type { RateLimits } from '../config/schema.js';
+import { rateLimitColumns, toRateLimits } from './rate-limit-columns.js';
 
 export interface Account {
   id: string;
@@ -11,6 +14,8 @@ export interface Account {
   /** Available prepaid balance in nano-USD; null: postpaid. */
   creditsNanos: number | null;
   monthlyCapNanos: number | null;
+  /** Requests and tokens per minute for the whole account; null: none set. */
+  limits: RateLimits | null;
   createdAt: string;
 }
 
@@ -21,9 +26,11 @@ export interface NewAccount {
   plan?: string;
   creditsNanos?: number | null;
   monthlyCapNanos?: number | null;
+  limits?: RateLimits | null;
 }
 
-export type AccountPatch = Partial<Pick<Account, 'status' | 'verified' | 'plan' | 'monthlyCapNanos'>>;
+/** undefined: unchanged. `limits`: an object replaces both limits, null removes them. */
+export type AccountPatch = Partial<Pick<Account, 'status' | 'verified' | 'plan' | 'monthlyCapNanos' | 'limits'>>;
 
 export class AlreadyExists extends Error {}
 
@@ -35,6 +42,7 @@ function toAccount(r: AccountsTable): Account {
     plan: r.plan,
     creditsNanos: toNumber(r.credits_nanos),
     monthlyCapNanos: toNumber(r.monthly_cap_nanos),
+    limits: toRateLimits(r),
     createdAt: r.created_at,
   };
 }
@@ -45,6 +53,7 @@ function patchRow(p: AccountPatch): Partial<AccountsTable> {
   if (p.verified !== undefined) row.verified = p.verified ? 1 : 0;
   if (p.plan !== undefined) row.plan = p.plan;
   if (p.monthlyCapNanos !== undefined) row.monthly_cap_nanos = p.monthlyCapNanos;
+  if (p.limits !== undefined) Object.assign(row, rateLimitColumns(p.limits));
   return row;
 }
 
@@ -60,6 +69,7 @@ export class AccountsRepo {
       credits_nanos: a.creditsNanos ?? null,
       monthly_cap_nanos: a.monthlyCapNanos ?? null,
       created_at: new Date().toISOString(),
+      ...rateLimitColumns(a.limits),
     };
     const res = await this.db.insertInto('accounts').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw new AlreadyExists(`account ${a.id} exists`);
@@ -93,12 +103,12 @@ export class AccountsRepo {
 
   /**
    * Config-declared accounts are applied at every start: created if new, otherwise their status,
-   * verification and cap follow the file. Credits only seed a new account, so a restart never
+   * verification, cap and limits follow the file (absent there: none). Credits only seed a new account, so a restart never
    * resets a balance that traffic has drawn down.
    */
   async upsertDeclared(a: NewAccount): Promise<Account> {
     const existing = await this.get(a.id);
     if (!existing) return this.create(a);
-    return (await this.update(a.id, { status: a.status, verified: a.verified, plan: a.plan, monthlyCapNanos: a.monthlyCapNanos ?? null }))!;
+    return (await this.update(a.id, { status: a.status, verified: a.verified, plan: a.plan, monthlyCapNanos: a.monthlyCapNanos ?? null, limits: a.limits ?? null }))!;
   }
 }

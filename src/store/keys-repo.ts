@@ -2,6 +2,8 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeysTable, Database } from './tables.js';
 import { toNumber } from './money.js';
+import type { RateLimits } from '../config/schema.js';
+import { rateLimitColumns, toRateLimits } from './rate-limit-columns.js';
 
 export type Priority = 'critical' | 'standard' | 'batch';
 
@@ -15,6 +17,8 @@ export interface ApiKeyRecord {
   priority: Priority;
   spendCapNanos: number | null;
   expiresAt: string | null;
+  /** Requests and tokens per minute for this key; null: none set. */
+  limits: RateLimits | null;
   revokedAt: string | null;
   createdAt: string;
   lastUsedAt: string | null;
@@ -29,7 +33,11 @@ export interface NewApiKey {
   priority?: Priority;
   spendCapNanos?: number | null;
   expiresAt?: string | null;
+  limits?: RateLimits | null;
 }
+
+/** undefined: unchanged; null clears (models null: every model). `limits` replaces both limits. */
+export type KeyPatch = Partial<Pick<ApiKeyRecord, 'name' | 'models' | 'priority' | 'spendCapNanos' | 'expiresAt' | 'limits'>>;
 
 function toKey(r: ApiKeysTable): ApiKeyRecord {
   return {
@@ -41,6 +49,7 @@ function toKey(r: ApiKeysTable): ApiKeyRecord {
     priority: r.priority === 'critical' || r.priority === 'batch' ? r.priority : 'standard',
     spendCapNanos: toNumber(r.spend_cap_nanos),
     expiresAt: r.expires_at,
+    limits: toRateLimits(r),
     revokedAt: r.revoked_at,
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
@@ -63,6 +72,7 @@ export class KeysRepo {
       revoked_at: null,
       created_at: new Date().toISOString(),
       last_used_at: null,
+      ...rateLimitColumns(k.limits),
     };
     await this.db.insertInto('api_keys').values(row).execute();
     return toKey(row);
@@ -80,6 +90,18 @@ export class KeysRepo {
 
   async listForAccount(accountId: string): Promise<ApiKeyRecord[]> {
     return (await this.db.selectFrom('api_keys').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute()).map(toKey);
+  }
+
+  async update(id: string, p: KeyPatch): Promise<ApiKeyRecord | undefined> {
+    const row: Partial<ApiKeysTable> = {};
+    if (p.name !== undefined) row.name = p.name;
+    if (p.models !== undefined) row.models = p.models === null ? null : JSON.stringify(p.models);
+    if (p.priority !== undefined) row.priority = p.priority;
+    if (p.spendCapNanos !== undefined) row.spend_cap_nanos = p.spendCapNanos;
+    if (p.expiresAt !== undefined) row.expires_at = p.expiresAt;
+    if (p.limits !== undefined) Object.assign(row, rateLimitColumns(p.limits));
+    if (Object.keys(row).length > 0) await this.db.updateTable('api_keys').set(row).where('id', '=', id).execute();
+    return this.findById(id);
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -109,6 +131,7 @@ export class KeysRepo {
         priority: k.priority ?? 'standard',
         spend_cap_nanos: k.spendCapNanos ?? null,
         expires_at: k.expiresAt ?? null,
+        ...rateLimitColumns(k.limits),
       })
       .where('id', '=', existing.id)
       .execute();

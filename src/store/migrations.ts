@@ -79,6 +79,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_rate_limits': {
+    // Requests and tokens per minute for an account or a key; null: no limit. One column per
+    // statement: SQLite's ALTER TABLE adds only one at a time.
+    async up(db: Kysely<unknown>) {
+      for (const table of ['accounts', 'api_keys']) {
+        await db.schema.alterTable(table).addColumn('rpm_limit', 'integer').execute();
+        await db.schema.alterTable(table).addColumn('tpm_limit', 'integer').execute();
+      }
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

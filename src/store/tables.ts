@@ -10,6 +10,9 @@ export interface AccountsTable {
   credits_nanos: number | string | null;
   monthly_cap_nanos: number | string | null;
   created_at: string;
+  /** Requests / tokens per minute; null: no limit (migration 0003). */
+  rpm_limit: number | null;
+  tpm_limit: number | null;
 }
 
 export interface ApiKeysTable {
@@ -25,6 +28,9 @@ export interface ApiKeysTable {
   revoked_at: string | null;
   created_at: string;
   last_used_at: string | null;
+  /** Requests / tokens per minute; null: no limit (migration 0003). */
+  rpm_limit: number | null;
+  tpm_limit: number | null;
 }
 
 /** Spend per scope (`account:ID` or `key:ID`) and calendar month (`YYYY-MM`), for spend caps. */

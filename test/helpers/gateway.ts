@@ -7,7 +7,7 @@ import { parseConfigDocument } from '../../src/config/load.js';
 import type { SluiceConfig } from '../../src/config/schema.js';
 import { createKeyFor } from '../../src/keys/bootstrap.js';
 import { applyDeclaredAccounts } from '../../src/admin/apply-declared.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import type { EngineFactory } from '../../src/routing/registry.js';
 import { startGateway, type Gateway } from '../../src/server/gateway.js';
 import { openStore } from '../../src/store/open.js';
@@ -32,7 +32,7 @@ export function simModel(id: string, extra: Record<string, unknown> = {}, sim: R
   return { id, deployments: [{ id: `${id}-sim`, engine: 'sim', faultHeader: true, sim: { ttftMs: 1, itlMs: 1, ...sim } }], ...extra };
 }
 
-export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string; logger?: Logger } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const config = parseConfigDocument({
     store: opts.store ?? `sqlite://${join(dir, 'sluice.db')}`,
@@ -44,7 +44,7 @@ export async function startTestGateway(doc: Record<string, unknown> = {}, opts: 
   const store = await openStore(config.store);
   await applyDeclaredAccounts(store, config.accounts);
   const { key } = await createKeyFor(store, 'tester');
-  const gateway = await startGateway({ config, store, logger: createLogger('silent'), engineFor: opts.engineFor });
+  const gateway = await startGateway({ config, store, logger: opts.logger ?? createLogger('silent'), engineFor: opts.engineFor });
   const baseURL = `${gateway.url}/v1`;
   return {
     gateway,

@@ -1,6 +1,9 @@
 // One suite for the store interface, run against every backend (SQLite and PostgreSQL).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Migrator, type Kysely } from 'kysely';
+import { migrationProvider } from '../../src/store/migrations.js';
+import type { Database } from '../../src/store/tables.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import type { Reservation } from '../../src/store/billing-repo.js';
@@ -12,6 +15,8 @@ export interface Backend {
   /** A fresh, empty store URL, or a skip reason. */
   url(): Promise<string | { skip: string }>;
   cleanup(url: string): Promise<void>;
+  /** A connection to the store at `url` without migrations applied, to build an older schema. */
+  unmigrated(url: string): Promise<{ db: Kysely<Database>; migrationTableSchema?: string }>;
 }
 
 const PERIOD = '2026-11';
@@ -49,7 +54,7 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
 
     test('accounts: create, get, duplicate, update, credits', async () => {
       const a = await store.accounts.create({ id: 'acc1', verified: true, creditsNanos: usdToNanos(5), monthlyCapNanos: usdToNanos(100) });
-      assert.deepEqual({ ...a, createdAt: '' }, { id: 'acc1', status: 'active', verified: true, plan: 'default', creditsNanos: 5e9, monthlyCapNanos: 1e11, createdAt: '' });
+      assert.deepEqual({ ...a, createdAt: '' }, { id: 'acc1', status: 'active', verified: true, plan: 'default', creditsNanos: 5e9, monthlyCapNanos: 1e11, limits: null, createdAt: '' });
       await assert.rejects(store.accounts.create({ id: 'acc1' }), AlreadyExists);
       const u = await store.accounts.update('acc1', { status: 'suspended', verified: false });
       assert.equal(u!.status, 'suspended');
@@ -80,6 +85,49 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.equal(listed[0]!.lastUsedAt, '2026-11-22T00:00:00.000Z');
     });
 
+    test('migration 0003 adds limit columns to a database that has rows from before it', async () => {
+      const older = (await backend.url()) as string;
+      const { db, migrationTableSchema } = await backend.unmigrated(older);
+      try {
+        const { error } = await new Migrator({ db, provider: migrationProvider, migrationTableSchema }).migrateTo('0002_credit_leases');
+        assert.equal(error, undefined);
+        const at = new Date().toISOString();
+        await db.insertInto('accounts').values({ id: 'old', created_at: at } as never).execute();
+        await db.insertInto('api_keys').values({ id: 'oldkey0001', account_id: 'old', key_hash: 'oldhash', created_at: at } as never).execute();
+      } finally {
+        await db.destroy();
+      }
+      const upgraded = await openStore(older);
+      try {
+        assert.equal((await upgraded.accounts.get('old'))!.limits, null);
+        assert.equal((await upgraded.keys.findById('oldkey0001'))!.limits, null);
+        assert.deepEqual((await upgraded.accounts.update('old', { limits: { tpm: 900 } }))!.limits, { tpm: 900 });
+        assert.deepEqual((await upgraded.keys.update('oldkey0001', { limits: { rpm: 3 } }))!.limits, { rpm: 3 });
+      } finally {
+        await upgraded.close();
+        await backend.cleanup(older);
+      }
+    });
+
+    test('rate limits: null when unset, set on create, replaced or removed by a patch, kept otherwise', async () => {
+      assert.equal((await store.accounts.create({ id: 'lim' })).limits, null);
+      assert.deepEqual((await store.accounts.create({ id: 'lim2', limits: { rpm: 60, tpm: 10_000 } })).limits, { rpm: 60, tpm: 10_000 });
+      assert.deepEqual((await store.accounts.get('lim2'))!.limits, { rpm: 60, tpm: 10_000 });
+      assert.deepEqual((await store.accounts.update('lim2', { plan: 'pro' }))!.limits, { rpm: 60, tpm: 10_000 }, 'undefined: unchanged');
+      assert.deepEqual((await store.accounts.update('lim2', { limits: { tpm: 5 } }))!.limits, { tpm: 5 }, 'an object replaces both');
+      assert.equal((await store.accounts.update('lim2', { limits: null }))!.limits, null);
+
+      const k = await store.keys.create({ id: 'limkey0001', accountId: 'lim', keyHash: 'limhash', limits: { rpm: 1_000_000_000 } });
+      assert.deepEqual(k.limits, { rpm: 1_000_000_000 });
+      assert.deepEqual((await store.keys.findByHash('limhash'))!.limits, { rpm: 1_000_000_000 });
+      const u = await store.keys.update('limkey0001', { name: 'renamed', models: ['m-*'], priority: 'critical', spendCapNanos: 7, expiresAt: '2999-01-01T00:00:00.000Z' });
+      assert.deepEqual([u!.name, u!.models, u!.priority, u!.spendCapNanos, u!.expiresAt, u!.limits], ['renamed', ['m-*'], 'critical', 7, '2999-01-01T00:00:00.000Z', { rpm: 1_000_000_000 }]);
+      const cleared = await store.keys.update('limkey0001', { models: null, spendCapNanos: null, expiresAt: null, limits: { tpm: 20 } });
+      assert.deepEqual([cleared!.name, cleared!.models, cleared!.spendCapNanos, cleared!.expiresAt, cleared!.limits], ['renamed', null, null, null, { tpm: 20 }]);
+      assert.equal((await store.keys.update('limkey0001', { limits: null }))!.limits, null);
+      assert.equal(await store.keys.update('nokey00001', { limits: { rpm: 1 } }), undefined);
+    });
+
     test('declared keys and accounts are updated, never duplicated, and credits only seed', async () => {
       for (let i = 0; i < 2; i++) {
         await store.accounts.upsertDeclared({ id: 'decl', verified: i === 1, creditsNanos: 1000 });
@@ -93,6 +141,21 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       const acc = await store.accounts.get('decl');
       assert.equal(acc!.verified, true);
       assert.equal(acc!.creditsNanos, 600, 'a restart does not reset the balance');
+    });
+
+    test('declared limits follow the file: set, changed, and gone when the file has none', async () => {
+      await store.accounts.upsertDeclared({ id: 'decl-lim', limits: { rpm: 10 } });
+      await store.keys.upsertDeclared({ id: () => 'decllim001', accountId: 'decl-lim', keyHash: 'decllimhash', limits: { tpm: 100 } });
+      assert.deepEqual((await store.accounts.get('decl-lim'))!.limits, { rpm: 10 });
+      assert.deepEqual((await store.keys.findById('decllim001'))!.limits, { tpm: 100 });
+      await store.accounts.upsertDeclared({ id: 'decl-lim', limits: { rpm: 20, tpm: 30 } });
+      await store.keys.upsertDeclared({ id: () => 'unused0001', accountId: 'decl-lim', keyHash: 'decllimhash', limits: { rpm: 40 } });
+      assert.deepEqual((await store.accounts.get('decl-lim'))!.limits, { rpm: 20, tpm: 30 });
+      assert.deepEqual((await store.keys.findById('decllim001'))!.limits, { rpm: 40 });
+      await store.accounts.upsertDeclared({ id: 'decl-lim' });
+      await store.keys.upsertDeclared({ id: () => 'unused0001', accountId: 'decl-lim', keyHash: 'decllimhash' });
+      assert.equal((await store.accounts.get('decl-lim'))!.limits, null);
+      assert.equal((await store.keys.findById('decllim001'))!.limits, null);
     });
 
     test('reserve and settle: credits, ledger row, refund of the unused part', async () => {

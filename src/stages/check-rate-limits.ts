@@ -1,0 +1,116 @@
+// Precedence 10: requests and tokens per minute, of the key, its account, and the model's per-key
+// default; every limit that applies must allow the request, so the tightest decides. Tokens are
+// reserved before the engine runs (prompt plus max_tokens, or the rest of the context) and settled
+// to what was served when the request ends, however it ends. A refused request spends nothing.
+import type { RateLimits } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { LimitCheck } from '../limits/gcra.js';
+import { rateLimitHeaders, goDuration } from '../limits/headers.js';
+import type { RateLimiter, TakenLimits } from '../limits/limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RequestContext } from '../server/context.js';
+import { promptsOf, sum } from '../tokenize/prompt.js';
+import { countPromptsSoon, maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js';
+
+/** What an admitted request holds of its token limits until it settles. */
+export interface LimitSpend {
+  tokenChecks: LimitCheck[];
+  reserved: number;
+  local: boolean;
+}
+
+const SCOPE_WORDS = { key: 'this API key', account: 'this account', model: 'this model for this API key' } as const;
+
+function push(checks: LimitCheck[], limits: RateLimits | null | undefined, scope: LimitCheck['scope'], counter: string, tokens: number): void {
+  if (!limits) return;
+  if (limits.rpm !== undefined) checks.push({ key: `${counter}:r`, kind: 'requests', scope, perMinute: limits.rpm, cost: 1 });
+  if (limits.tpm !== undefined) checks.push({ key: `${counter}:t`, kind: 'tokens', scope, perMinute: limits.tpm, cost: tokens });
+}
+
+function needsTokens(...all: Array<RateLimits | null | undefined>): boolean {
+  return all.some((l) => l?.tpm !== undefined);
+}
+
+/** Undefined when the request is under no limit, or the limiter decided without a promise. */
+export function checkRateLimits(ctx: RequestContext, limiter: RateLimiter, metrics: Metrics): Promise<void> | undefined {
+  const { key, account } = ctx.principal!;
+  const model = ctx.model!.config;
+  if (!key.limits && !account.limits && !model.limits) return undefined;
+  if (!needsTokens(key.limits, account.limits, model.limits) || ctx.promptTokens !== undefined) return decide(ctx, limiter, metrics);
+  // TPM needs the exact prompt: the byte bound would refuse requests that fit. The context check
+  // already proved every prompt fits the context, so counting to it counts them in full.
+  const counts = countPromptsSoon((ctx.prompts ??= promptsOf(ctx.body!, ctx.endpoint!)), model.contextLength);
+  if (Array.isArray(counts)) {
+    ctx.promptTokens = sum(counts);
+    return decide(ctx, limiter, metrics);
+  }
+  return counts.then((c) => {
+    ctx.promptTokens = sum(c);
+    return decide(ctx, limiter, metrics);
+  });
+}
+
+function decide(ctx: RequestContext, limiter: RateLimiter, metrics: Metrics): Promise<void> | undefined {
+  const { key, account } = ctx.principal!;
+  const model = ctx.model!.config;
+  const tokens = ctx.promptTokens === undefined ? 0 : ctx.promptTokens + maxCompletionTokens(ctx, ctx.promptTokens);
+  // The account id in braces: all of one request's counters hash to one Redis cluster slot.
+  const owner = `{${account.id}}`;
+  const checks: LimitCheck[] = [];
+  push(checks, key.limits, 'key', `${owner}:k:${key.id}`, tokens);
+  push(checks, account.limits, 'account', `${owner}:a`, tokens);
+  push(checks, model.limits, 'model', `${owner}:m:${key.id}:${model.id}`, tokens);
+  const taken = limiter.take(checks);
+  if (taken instanceof Promise) return taken.then((t) => apply(ctx, checks, t, metrics));
+  apply(ctx, checks, taken, metrics);
+  return undefined;
+}
+
+function apply(ctx: RequestContext, checks: LimitCheck[], taken: TakenLimits, metrics: Metrics): void {
+  for (const [name, value] of rateLimitHeaders(checks, taken.verdicts)) ctx.res.setHeader(name, value);
+  if (taken.allowed) {
+    const tokenChecks = checks.filter((c) => c.kind === 'tokens');
+    if (tokenChecks.length > 0) ctx.limitSpend = { tokenChecks, reserved: tokenChecks[0]!.cost, local: taken.local };
+    return;
+  }
+  const err = refusal(ctx, checks, taken);
+  metrics.rateLimited.inc({ code: err.code, scope: err.scope });
+  throw err.error;
+}
+
+function refusal(ctx: RequestContext, checks: LimitCheck[], taken: TakenLimits): { code: string; scope: string; error: GatewayError } {
+  const never = taken.verdicts.findIndex((v) => v.neverFits);
+  if (never >= 0) {
+    const c = checks[never]!;
+    const askedMax = ctx.body!.max_completion_tokens !== undefined ? 'max_completion_tokens' : ctx.body!.max_tokens !== undefined ? 'max_tokens' : null;
+    const error = new GatewayError('request_too_large_for_limit', {
+      param: askedMax,
+      message: `This request needs up to ${c.cost} tokens (prompt plus ${askedMax ?? 'the rest of the context, as max_tokens is not set'}), more than the limit of ${c.perMinute} tokens per minute on ${SCOPE_WORDS[c.scope]} allows. Lower ${askedMax ?? 'max_tokens'} or shorten the prompt.`,
+    });
+    return { code: error.code, scope: c.scope, error };
+  }
+  // Every refusing limit must pass, so the wait is the longest of theirs.
+  let worst = -1;
+  taken.verdicts.forEach((v, i) => {
+    if (!v.allowed && (worst < 0 || v.retryAfterMs > taken.verdicts[worst]!.retryAfterMs)) worst = i;
+  });
+  const c = checks[worst]!;
+  const wait = taken.verdicts[worst]!.retryAfterMs;
+  const code = c.kind === 'requests' ? 'rate_limit_requests' : 'rate_limit_tokens';
+  const what = c.kind === 'requests' ? 'requests' : `tokens (this request needs up to ${c.cost})`;
+  const error = new GatewayError(code, {
+    retryAfterMs: wait,
+    message: `Rate limit reached for ${what} per minute on ${SCOPE_WORDS[c.scope]}: limit ${c.perMinute}. Try again in ${goDuration(wait)}.`,
+  });
+  return { code, scope: c.scope, error };
+}
+
+/** Settles the token reservation to what was served; runs once per admitted request. */
+export function settleRateLimits(ctx: RequestContext, limiter: RateLimiter, status: number): void {
+  const spend = ctx.limitSpend;
+  if (!spend) return;
+  ctx.limitSpend = undefined;
+  const served = servedTokens(ctx, status);
+  const used = served ? served.input + served.output : 0;
+  limiter.correct(spend.tokenChecks, used - spend.reserved, spend.local);
+}

@@ -1,0 +1,35 @@
+// Token figures of one request that billing and rate limits both need: the most it may use before
+// it runs (what they reserve), and what it was served once it ends (what they settle to).
+import type { RequestContext } from '../server/context.js';
+import { countTexts } from './bounded-count.js';
+import { countPrompts, promptsBound, type Prompt } from './prompt.js';
+
+/**
+ * Most completion tokens the request may produce: max_tokens per choice, or when absent the rest
+ * of the context, so that omitting max_tokens never buys a smaller reservation.
+ */
+export function maxCompletionTokens(ctx: RequestContext, promptTokens: number): number {
+  if (ctx.endpoint === 'embeddings') return 0;
+  const body = ctx.body!;
+  const perChoice = (body.max_completion_tokens ?? body.max_tokens ?? Math.max(0, ctx.model!.config.contextLength - promptTokens)) as number;
+  return perChoice * (typeof body.n === 'number' ? body.n : 1);
+}
+
+/**
+ * Tokens the client was served, or undefined when nothing was delivered (refused, or failed before
+ * any output). A stream that broke or was abandoned after output started still delivered that
+ * output; without the engine's usage its events stand in for the completion tokens.
+ */
+export function servedTokens(ctx: RequestContext, status: number): { input: number; output: number } | undefined {
+  if (status !== 200 && (ctx.streamedEvents ?? 0) === 0) return undefined;
+  return { input: ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? 0, output: ctx.usage?.completion_tokens ?? ctx.streamedEvents ?? 0 };
+}
+
+/** Prompts this small are counted on the event loop: about 25 µs a KB, less than a trip to the worker. */
+const COUNT_INLINE_BYTES = 1024;
+
+/** Exact token counts of prompts known to fit `limit`; small ones without a promise. */
+export function countPromptsSoon(prompts: readonly Prompt[], limit: number): number[] | Promise<number[]> {
+  if (promptsBound(prompts) > COUNT_INLINE_BYTES) return countPrompts(prompts, limit);
+  return prompts.map((p) => countTexts(p.texts, limit) + p.fixedTokens);
+}
