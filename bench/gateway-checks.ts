@@ -16,6 +16,14 @@ export async function checkAuthIsOn(origin: string): Promise<void> {
   if (res.statusCode !== 401) throw new Error(`the gateway answered ${res.statusCode} to a wrong API key, not 401: auth is off`);
 }
 
+/** The rate-limited key's answers carry OpenAI's rate-limit headers: its limits are really checked. */
+export async function checkLimitsAreOn(origin: string, headers: Record<string, string>): Promise<void> {
+  const res = await request(`${origin}${CHAT_PATH}`, { method: 'POST', headers, body: JSON_BODY });
+  await res.body.dump();
+  const limit = res.headers['x-ratelimit-limit-tokens'];
+  if (res.statusCode !== 200 || limit === undefined) throw new Error(`the rate-limited key's answer (${res.statusCode}) has no x-ratelimit-limit-tokens: its limits are off`);
+}
+
 /** Successful chat requests in the gateway's Prometheus counter. */
 export async function metricsCount(origin: string): Promise<number> {
   const res = await request(`${origin}/metrics`);

@@ -10,6 +10,10 @@
 //     it after (both batched SQLite transactions), as a paying customer's requests do. The
 //     amounts are far above what a run can spend: the limits are checked, never hit.
 //   - ledger: a row per request, written when the request settles (always on in the gateway).
+//   - rate-limited key: a second key of the same account with rpm and tpm limits far above what a
+//     run sends, so every request it makes is checked (and its tokens reserved and settled)
+//     without being refused. The limited runs use it: on this gateway's in-memory limits, and on a
+//     second gateway whose limits live in Redis.
 //   - metrics: request counters and latency histograms (always on; GET /metrics).
 //   - logs: one JSON line per request at info level (stdout, to a file the benchmark keeps).
 import { randomBytes } from 'node:crypto';
@@ -22,6 +26,10 @@ export interface GatewayConfigInput {
   storePath: string;
   /** Upstream keep-alive connections: the memory test holds ~1,000 streams open at once. */
   upstreamConnections: number;
+  /** `limits.store`: memory (default) or a redis:// URL. */
+  limitStore?: string;
+  /** The keys to declare (a second gateway on the same keys); fresh ones when absent. */
+  keys?: { apiKey: string; limitedKey: string };
 }
 
 export interface GatewaySetup {
@@ -29,26 +37,35 @@ export interface GatewaySetup {
   config: Record<string, unknown>;
   /** The limited key the load uses. */
   apiKey: string;
+  /** The same, with rate limits as well. */
+  limitedKey: string;
 }
 
 const ACCOUNT = 'bench';
 /** USD: a run spends well under a cent; these only need to be real limits that are never reached. */
 const LIMIT_USD = 1_000_000;
+/** Never reached: a run sends well under 10^6 requests and 10^8 tokens a minute. */
+const RATE_LIMITS = { rpm: 1_000_000, tpm: 1_000_000_000 };
 
 export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
   // A declared key is found by its hash, so it must not look like a store-issued `sk-sluice-` key
   // (whose id part the gateway looks up instead). Fresh per run: the store is fresh too.
-  const apiKey = `bench-${randomBytes(24).toString('hex')}`;
+  const { apiKey, limitedKey } = o.keys ?? { apiKey: `bench-${randomBytes(24).toString('hex')}`, limitedKey: `bench-${randomBytes(24).toString('hex')}` };
   const config = {
     server: { host: '127.0.0.1', port: 0 },
     store: `sqlite://${o.storePath}`,
     logLevel: 'info',
+    // A prefix of the run's own: runs never share counters, even on one Redis.
+    limits: { store: o.limitStore ?? 'memory', onStoreDown: 'failClosed', keyPrefix: `sluice-bench:${randomBytes(6).toString('hex')}:` },
     accounts: [
       {
         id: ACCOUNT,
         credits: LIMIT_USD,
         monthlySpendCap: LIMIT_USD,
-        keys: [{ key: apiKey, name: 'bench-limited', models: [MODEL], spendCap: LIMIT_USD }],
+        keys: [
+          { key: apiKey, name: 'bench-limited', models: [MODEL], spendCap: LIMIT_USD },
+          { key: limitedKey, name: 'bench-rate-limited', models: [MODEL], spendCap: LIMIT_USD, limits: RATE_LIMITS },
+        ],
       },
     ],
     models: [
@@ -70,5 +87,5 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
       },
     ],
   };
-  return { config, apiKey };
+  return { config, apiKey, limitedKey };
 }

@@ -15,7 +15,13 @@ export interface RunInfo {
   memoryStreams: number;
   memoryHoldMs: number;
   /** Successful gateway requests seen by the benchmark, and what the gateway's metrics and ledger counted. */
-  bookkeeping: { gatewayRequestsOk: number; metricsCounted: number; ledgerRows: number };
+  bookkeeping: {
+    gatewayRequestsOk: number;
+    metricsCounted: number;
+    ledgerRows: number;
+    /** The Redis-limited gateway: requests answered, and the script calls Redis ran meanwhile. */
+    redis?: { requests: number; scriptCalls: number };
+  };
 }
 
 function num(v: number, unit: Unit): string {
@@ -46,6 +52,20 @@ function targetValue(t: TargetOutcome): string {
   return `${t.value.toFixed(1)} MB`;
 }
 
+/** What rate limits add per request: the limited rows against the unlimited gateway's. */
+function limitCosts(metrics: readonly MetricSummary[], redis: RunInfo['bookkeeping']['redis']): string[] {
+  const gw = (id: string) => metrics.find((m) => m.id === id)?.median.gateway ?? Number.NaN;
+  const lines = ['', 'Rate limits against the unlimited gateway (same run):'];
+  const share = (limited: number, plain: number) => (Number.isFinite(limited / plain) ? `${(limited / plain).toFixed(2)} ×` : 'n/a');
+  lines.push(`  limits in memory: req/s at 50 conn ${share(gw('rl_memory_c50_rps'), gw('json_c50_rps'))} the unlimited key's`);
+  if (!redis) return [...lines, '  limits in Redis: not run (no Redis)'];
+  const added = gw('rl_redis_c1_p50') - gw('json_c1_p50');
+  lines.push(`  limits in Redis: p50 at 1 conn ${signed(added, 'ms')} ms per request; req/s at 50 conn ${share(gw('rl_redis_c50_rps'), gw('json_c50_rps'))} the unlimited key's`);
+  const perRequest = redis.requests > 0 ? (redis.scriptCalls / redis.requests).toFixed(2) : 'n/a';
+  lines.push(`  Redis ran ${redis.scriptCalls.toLocaleString('en-US')} script calls for ${redis.requests.toLocaleString('en-US')} requests: ${perRequest} a request (checks of one event-loop pass share a call, token corrections go out every 20 ms; each request waits for one round trip)`);
+  return lines;
+}
+
 export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], targets: readonly TargetOutcome[]): string {
   const widths = [38, 10, 10, 10, 15, 15];
   const lines = [
@@ -73,6 +93,7 @@ export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], ta
   lines.push('', `Gateway bookkeeping: ${b.gatewayRequestsOk.toLocaleString('en-US')} requests answered correctly; metrics counted ${b.metricsCounted.toLocaleString('en-US')}, ledger rows ${b.ledgerRows.toLocaleString('en-US')}.`);
   if (b.metricsCounted < b.gatewayRequestsOk) lines.push('  WARNING: the metrics missed requests: the gateway did not do all of its per-request work.');
   if (b.ledgerRows < b.gatewayRequestsOk) lines.push('  WARNING: the ledger missed requests: the gateway did not do all of its per-request work.');
+  lines.push(...limitCosts(metrics, b.redis));
   lines.push('', 'Targets (gateway, against the same run)');
   for (const t of targets) lines.push(`  ${t.description.padEnd(50)} ${targetValue(t).padStart(10)}   ${t.met ? 'met' : 'MISSED'}`);
   const missed = targets.filter((t) => !t.met).length;

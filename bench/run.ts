@@ -15,7 +15,9 @@ import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
 import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
 import { defineMetrics, LOAD_SCENARIOS } from './scenarios.js';
-import { checkAuthIsOn, ledgerCount, metricsCount } from './gateway-checks.js';
+import { checkAuthIsOn, checkLimitsAreOn, ledgerCount, metricsCount } from './gateway-checks.js';
+import { BENCH_REDIS_URL, redisUnavailable, scriptCalls } from './redis.js';
+import type { LoadScenario } from './scenarios.js';
 import { SLUICE_JS, startServers } from './servers.js';
 import { evaluateTargets } from './targets.js';
 import { measureTtfb } from './ttfb.js';
@@ -67,8 +69,11 @@ async function bench(o: BenchOptions): Promise<void> {
   progress(`starting fake engine, baseline proxy and gateway (logs in ${dir})`);
   const profileDir = o.cpuProf ? join(dir, 'cpu-profile') : undefined;
   if (profileDir) progress('the gateway runs under --cpu-prof: its numbers are slowed by the profiler');
-  const servers = await startServers(dir, o.memoryStreams + 100, profileDir);
+  const noRedis = await redisUnavailable();
+  if (noRedis) progress(`${noRedis}: skipping the Redis-limited runs`);
+  const servers = await startServers(dir, o.memoryStreams + 100, profileDir, noRedis ? undefined : BENCH_REDIS_URL);
   const headers = requestHeaders(servers.apiKey);
+  const limitedHeaders = requestHeaders(servers.limitedKey);
   const endpoints: Endpoint[] = [
     { via: 'direct', origin: servers.engine.url, pid: servers.engine.pid },
     { via: 'proxy', origin: servers.proxy.url, pid: servers.proxy.pid },
@@ -76,11 +81,24 @@ async function bench(o: BenchOptions): Promise<void> {
   ];
   for (const e of endpoints) await checkAnswers(e, headers);
   await checkAuthIsOn(servers.gateway.url);
+  await checkLimitsAreOn(servers.gateway.url, limitedHeaders);
+  if (servers.redisGateway) await checkLimitsAreOn(servers.redisGateway.url, limitedHeaders);
+  const scriptCallsBefore = servers.redisGateway ? await scriptCalls() : 0;
+  let redisOk = 0;
+  /** Where a scenario's requests go via this endpoint; undefined when it does not run that way. */
+  const targetOf = (s: LoadScenario, e: Endpoint): { url: string; headers: Record<string, string>; redis: boolean } | undefined => {
+    if (!s.limits) return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
+    if (e.via === 'direct' || (s.limits === 'redis' && !servers.redisGateway)) return undefined;
+    if (e.via === 'proxy') return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
+    if (s.limits === 'memory') return { url: `${e.origin}${CHAT_PATH}`, headers: limitedHeaders, redis: false };
+    return { url: `${servers.redisGateway!.url}${CHAT_PATH}`, headers: limitedHeaders, redis: true };
+  };
   progress(`all three answer correctly, and the gateway refuses a wrong key: direct ${servers.engine.url}, proxy ${servers.proxy.url}, gateway ${servers.gateway.url}`);
   // Requests the gateway answered correctly, a lower bound for its metrics and ledger to match.
   let gatewayOk = 2;
-  const count = (via: Via, ok: number) => {
-    if (via === 'gateway') gatewayOk += ok;
+  const count = (via: Via, ok: number, redis = false) => {
+    if (redis) redisOk += ok;
+    else if (via === 'gateway') gatewayOk += ok;
   };
 
   // Memory first, on freshly started servers: the peak is then what 1,000 open streams cost on top
@@ -111,10 +129,12 @@ async function bench(o: BenchOptions): Promise<void> {
 
   for (const e of endpoints) {
     progress(`warm-up · ${e.via}`);
-    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1)) {
-      const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
+    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1 && (x.limits === undefined || e.via === 'gateway'))) {
+      const t = targetOf(s, e);
+      if (!t) continue;
+      const r = await runLoad({ url: t.url, headers: t.headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
       checkFailures(`warm-up ${s.label} via ${e.via}`, r.ok, r.failed);
-      count(e.via, r.ok);
+      count(e.via, r.ok, t.redis);
     }
   }
 
@@ -123,9 +143,11 @@ async function bench(o: BenchOptions): Promise<void> {
     const order = rotated(endpoints, round);
     for (const s of LOAD_SCENARIOS) {
       for (const e of order) {
-        const r = await runLoad({ url: `${e.origin}${CHAT_PATH}`, headers, body: s.body, connections: s.connections, seconds: o.seconds, verify: s.verify });
+        const t = targetOf(s, e);
+        if (!t) continue;
+        const r = await runLoad({ url: t.url, headers: t.headers, body: s.body, connections: s.connections, seconds: o.seconds, verify: s.verify });
         checkFailures(`${s.label} via ${e.via}`, r.ok, r.failed);
-        count(e.via, r.ok);
+        count(e.via, r.ok, t.redis);
         metrics.record(`${s.id}_rps`, e.via, r.rps);
         metrics.record(`${s.id}_p50`, e.via, r.p50);
         metrics.record(`${s.id}_p99`, e.via, r.p99);
@@ -149,7 +171,8 @@ async function bench(o: BenchOptions): Promise<void> {
   progress('stopping servers');
   // The gateway flushes its ledger when it drains on SIGTERM; the grace period leaves it time.
   await stopAll(5_000);
-  const bookkeeping = { gatewayRequestsOk: gatewayOk, metricsCounted, ledgerRows: await ledgerCount(SLUICE_JS, servers.gatewayConfig) };
+  const redis = servers.redisGateway ? { requests: redisOk, scriptCalls: (await scriptCalls()) - scriptCallsBefore } : undefined;
+  const bookkeeping = { gatewayRequestsOk: gatewayOk, metricsCounted, ledgerRows: await ledgerCount(SLUICE_JS, servers.gatewayConfig), redis };
   const summaries = metrics.summaries();
   const targets = evaluateTargets(summaries);
   const info: RunInfo = {

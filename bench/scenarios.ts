@@ -9,10 +9,17 @@ export interface LoadScenario {
   body: string;
   connections: number;
   verify: (body: string) => boolean;
+  /**
+   * Rate-limited runs: the gateway is reached with the rate-limited key, its limits in the
+   * gateway's memory or (a second gateway) in Redis. Only proxy and gateway run them: the proxy
+   * is the baseline of the same moment, and direct would only repeat the unlimited rows.
+   */
+  limits?: 'memory' | 'redis';
 }
 
 const NON_STREAMING = 'Non-streaming';
 const STREAMING = `Streaming (${STREAM_CHUNKS} chunks)`;
+const LIMITED = 'Rate-limited key (non-streaming)';
 const MEMORY = 'Memory';
 
 export const LOAD_SCENARIOS: readonly LoadScenario[] = [
@@ -20,6 +27,9 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   { id: 'json_c50', label: 'non-streaming, 50 connections', group: NON_STREAMING, body: JSON_BODY, connections: 50, verify: isJsonAnswer },
   { id: 'stream_c1', label: 'streaming, 1 connection', group: STREAMING, body: STREAM_BODY, connections: 1, verify: isCompleteStream },
   { id: 'stream_c50', label: 'streaming, 50 connections', group: STREAMING, body: STREAM_BODY, connections: 50, verify: isCompleteStream },
+  { id: 'rl_memory_c50', label: 'limits in memory, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'memory' },
+  { id: 'rl_redis_c1', label: 'limits in Redis, 1 connection', group: LIMITED, body: JSON_BODY, connections: 1, verify: isJsonAnswer, limits: 'redis' },
+  { id: 'rl_redis_c50', label: 'limits in Redis, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'redis' },
 ];
 
 /** The report's rows, in order. Load scenarios fill `<id>_rps`, `<id>_p50`, `<id>_p99`. */
@@ -27,7 +37,7 @@ export function defineMetrics(memoryStreams: number): MetricSet {
   const set = new MetricSet();
   for (const s of LOAD_SCENARIOS) {
     const n = s.connections === 1 ? '1 conn' : `${s.connections} conn`;
-    const what = s.group === STREAMING ? 'streams/s' : 'requests/s';
+    const what = s.limits ? `requests/s, limits in ${s.limits === 'memory' ? 'memory' : 'Redis'}` : s.group === STREAMING ? 'streams/s' : 'requests/s';
     set.define(`${s.id}_rps`, s.group, `${what}, ${n}`, 'req/s');
     set.define(`${s.id}_p50`, s.group, `p50 latency, ${n}`, 'ms');
     set.define(`${s.id}_p99`, s.group, `p99 latency, ${n}`, 'ms');

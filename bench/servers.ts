@@ -17,13 +17,17 @@ export interface Servers {
   engine: ServerProcess;
   proxy: ServerProcess;
   gateway: ServerProcess;
+  /** A second gateway on the same keys whose rate limits live in Redis; absent without Redis. */
+  redisGateway?: ServerProcess;
   apiKey: string;
+  /** The key with rate limits (in memory on `gateway`, in Redis on `redisGateway`). */
+  limitedKey: string;
   /** The gateway's config file: `sluice usage --config` reads its ledger after the run. */
   gatewayConfig: string;
 }
 
 /** `cpuProfDir`: run the gateway under `node --cpu-prof`, its profile written there when it stops. */
-export async function startServers(dir: string, upstreamConnections: number, cpuProfDir?: string): Promise<Servers> {
+export async function startServers(dir: string, upstreamConnections: number, cpuProfDir?: string, redisUrl?: string): Promise<Servers> {
   const engine = await spawnServer({ name: 'fake engine', args: [ENGINE_JS], logFile: join(dir, 'engine.log'), ready: /listening on (http:\/\/\S+)/, stdinPipe: true });
   const proxy = await spawnServer({
     name: 'baseline proxy',
@@ -44,5 +48,18 @@ export async function startServers(dir: string, upstreamConnections: number, cpu
     ready: /Sluice listening on (http:\/\/\S+?)\/v1\s/,
     stdinPipe: false,
   });
-  return { engine, proxy, gateway, apiKey: setup.apiKey, gatewayConfig };
+  let redisGateway: ServerProcess | undefined;
+  if (redisUrl) {
+    const redisConfig = join(dir, 'sluice-redis.yaml');
+    const keys = { apiKey: setup.apiKey, limitedKey: setup.limitedKey };
+    writeFileSync(redisConfig, toYaml(realisticGatewayConfig({ engineOrigin: engine.url, storePath: join(dir, 'sluice-redis.db'), upstreamConnections, limitStore: redisUrl, keys }).config));
+    redisGateway = await spawnServer({
+      name: 'gateway (Redis limits)',
+      args: [SLUICE_JS, 'serve', '--config', redisConfig],
+      logFile: join(dir, 'gateway-redis.log'),
+      ready: /Sluice listening on (http:\/\/\S+?)\/v1\s/,
+      stdinPipe: false,
+    });
+  }
+  return { engine, proxy, gateway, redisGateway, apiKey: setup.apiKey, limitedKey: setup.limitedKey, gatewayConfig };
 }

@@ -19,6 +19,7 @@ export const TARGETS: readonly TargetSpec[] = [
   { id: 'json_added_p50', description: 'non-streaming p50 at 1 conn ≤ direct + 0.5 ms', metric: 'json_c1_p50', measure: 'addedOverDirect', bound: 'max', limit: 0.5, unit: 'ms' },
   { id: 'stream_ttfb', description: 'stream time to first byte ≤ proxy + 1 ms', metric: 'stream_ttfb_p50', measure: 'addedOverProxy', bound: 'max', limit: 1, unit: 'ms' },
   { id: 'stream_throughput', description: 'streams/s at 50 conn ≥ 0.7 × proxy', metric: 'stream_c50_rps', measure: 'ratioToProxy', bound: 'min', limit: 0.7, unit: '×' },
+  { id: 'limited_json_throughput', description: 'rate-limited key (memory), req/s at 50 conn ≥ 0.8 × proxy', metric: 'rl_memory_c50_rps', measure: 'ratioToProxy', bound: 'min', limit: 0.8, unit: '×' },
   { id: 'stream_memory', description: 'peak RSS, 1,000 open streams < 200 MB', metric: 'memory_peak', measure: 'gateway', bound: 'below', limit: 200, unit: 'MB' },
 ];
 

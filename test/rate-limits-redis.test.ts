@@ -66,12 +66,21 @@ describe('rate limits on Redis', { skip }, () => {
       assert.equal((await limiter.take([tpm])).allowed, true);
       assert.equal((await limiter.take([{ ...tpm, cost: 200 }])).allowed, false);
       limiter.correct([tpm], -800, false); // it used 100 of its 900
-      await sleep(20);
+      await sleep(100); // corrections go out together, within 20 ms
       const after = await limiter.take([{ ...tpm, cost: 200 }]);
       assert.equal(after.allowed, true, 'what was not used came back');
       assert.ok(after.verdicts[0]!.remaining >= 699 && after.verdicts[0]!.remaining <= 702, `remaining ${after.verdicts[0]!.remaining}`);
       const never = await limiter.take([{ ...tpm, cost: 1001 }]);
       assert.equal(never.verdicts[0]!.neverFits, true);
+
+      // Checks asked for together go out in one script call, each decided in turn.
+      const burst = { ...rpm, key: '{acct}:k:burst:r', perMinute: 5 };
+      const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+      const before = await calls();
+      const together = await Promise.all(Array.from({ length: 7 }, () => limiter.take([burst])));
+      assert.deepEqual(together.map((r) => r.allowed), [true, true, true, true, true, false, false]);
+      assert.deepEqual(together.slice(0, 5).map((r) => r.verdicts[0]!.remaining), [4, 3, 2, 1, 0]);
+      assert.equal((await calls()) - before, 1, 'seven checks, one round trip');
     } finally {
       await limiter.close();
     }

@@ -18,6 +18,7 @@ const KEYS = {
   shared1: 'sk-test-limits-shared-1-0001',
   shared2: 'sk-test-limits-shared-2-0001',
   credits: 'sk-test-limits-credits-00001',
+  bound: 'sk-test-limits-bound-0000001',
 };
 
 let gw: TestGateway;
@@ -30,6 +31,7 @@ before(async () => {
         { key: KEYS.small, limits: { tpm: 100 } },
         { key: KEYS.tpm, limits: { tpm: 1000 } },
         { key: KEYS.fail, limits: { tpm: 1100 } },
+        { key: KEYS.bound, limits: { tpm: 1000 } },
         { key: KEYS.modelA },
         { key: KEYS.modelB },
       ] },
@@ -141,6 +143,14 @@ test('tokens are reserved before the engine: a concurrent burst cannot blow thro
   assert.equal(next.status, 200, JSON.stringify(next.body));
   const remaining = Number(next.headers.get('x-ratelimit-remaining-tokens'));
   assert.ok(remaining >= 1000 - used - 220 && remaining <= 1000 - used - 200 + 50, `remaining ${remaining} after ${used} used`);
+});
+
+test('a prompt whose byte size is over the limit but whose tokens are not is counted, not refused', async () => {
+  // 900 bytes of 'hello ' is about 150 tokens: the byte bound alone (906 + 100) would not fit 1000.
+  const r = await post(KEYS.bound, JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: 'hello '.repeat(150) }], max_tokens: 100 }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const remaining = Number(r.headers.get('x-ratelimit-remaining-tokens'));
+  assert.ok(remaining > 600 && remaining < 800, `the exact count was reserved: ${remaining} left`);
 });
 
 test('a failed request gives its reserved tokens back; a stream carries the headers', async () => {

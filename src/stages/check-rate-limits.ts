@@ -9,8 +9,8 @@ import { rateLimitHeaders, goDuration } from '../limits/headers.js';
 import type { RateLimiter, TakenLimits } from '../limits/limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestContext } from '../server/context.js';
-import { promptsOf, sum } from '../tokenize/prompt.js';
-import { countPromptsSoon, maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js';
+import { countPrompts, promptsBound, promptsOf, sum } from '../tokenize/prompt.js';
+import { maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js';
 
 /** What an admitted request holds of its token limits until it settles. */
 export interface LimitSpend {
@@ -36,37 +36,50 @@ export function checkRateLimits(ctx: RequestContext, limiter: RateLimiter, metri
   const { key, account } = ctx.principal!;
   const model = ctx.model!.config;
   if (!key.limits && !account.limits && !model.limits) return undefined;
-  if (!needsTokens(key.limits, account.limits, model.limits) || ctx.promptTokens !== undefined) return decide(ctx, limiter, metrics);
-  // TPM needs the exact prompt: the byte bound would refuse requests that fit. The context check
-  // already proved every prompt fits the context, so counting to it counts them in full.
-  const counts = countPromptsSoon((ctx.prompts ??= promptsOf(ctx.body!, ctx.endpoint!)), model.contextLength);
-  if (Array.isArray(counts)) {
-    ctx.promptTokens = sum(counts);
-    return decide(ctx, limiter, metrics);
+  const checks = checksFor(ctx);
+  const taken = limiter.take(checks);
+  if (taken instanceof Promise) return taken.then((t) => decide(ctx, limiter, metrics, checks, t));
+  return decide(ctx, limiter, metrics, checks, taken);
+}
+
+/**
+ * Until the prompt is counted, its byte bound stands in for its tokens (it is never less), so most
+ * requests need no tokenizer here, as in billing; the surplus comes back when the request settles.
+ * A refusal on the bound is not final: the prompt is counted and the limits asked again.
+ */
+function decide(ctx: RequestContext, limiter: RateLimiter, metrics: Metrics, checks: LimitCheck[], taken: TakenLimits): Promise<void> | undefined {
+  const onBound = ctx.promptTokens === undefined && taken.verdicts.some((v, i) => !v.allowed && checks[i]!.kind === 'tokens');
+  if (!onBound) {
+    apply(ctx, checks, taken, metrics);
+    return undefined;
   }
-  return counts.then((c) => {
-    ctx.promptTokens = sum(c);
-    return decide(ctx, limiter, metrics);
+  // The context check proved every prompt fits the context: counting to it counts them in full.
+  return countPrompts(ctx.prompts!, ctx.model!.config.contextLength).then(async (counts) => {
+    ctx.promptTokens = sum(counts);
+    const exact = checksFor(ctx);
+    apply(ctx, exact, await limiter.take(exact), metrics);
   });
 }
 
-function decide(ctx: RequestContext, limiter: RateLimiter, metrics: Metrics): Promise<void> | undefined {
+function checksFor(ctx: RequestContext): LimitCheck[] {
   const { key, account } = ctx.principal!;
   const model = ctx.model!.config;
-  const tokens = ctx.promptTokens === undefined ? 0 : ctx.promptTokens + maxCompletionTokens(ctx, ctx.promptTokens);
-  // The account id in braces: all of one request's counters hash to one Redis cluster slot.
+  let tokens = 0;
+  if (needsTokens(key.limits, account.limits, model.limits)) {
+    const prompt = ctx.promptTokens ?? promptsBound((ctx.prompts ??= promptsOf(ctx.body!, ctx.endpoint!)));
+    tokens = prompt + maxCompletionTokens(ctx, prompt);
+  }
+  // The account id in braces (a Redis hash tag): one request's counters share a slot, which one script call needs on a cluster.
   const owner = `{${account.id}}`;
   const checks: LimitCheck[] = [];
   push(checks, key.limits, 'key', `${owner}:k:${key.id}`, tokens);
   push(checks, account.limits, 'account', `${owner}:a`, tokens);
   push(checks, model.limits, 'model', `${owner}:m:${key.id}:${model.id}`, tokens);
-  const taken = limiter.take(checks);
-  if (taken instanceof Promise) return taken.then((t) => apply(ctx, checks, t, metrics));
-  apply(ctx, checks, taken, metrics);
-  return undefined;
+  return checks;
 }
 
 function apply(ctx: RequestContext, checks: LimitCheck[], taken: TakenLimits, metrics: Metrics): void {
+  // On the response whatever follows: the answer, the stream, or an error (writeHead keeps them).
   for (const [name, value] of rateLimitHeaders(checks, taken.verdicts)) ctx.res.setHeader(name, value);
   if (taken.allowed) {
     const tokenChecks = checks.filter((c) => c.kind === 'tokens');

@@ -1,8 +1,6 @@
 // Token figures of one request that billing and rate limits both need: the most it may use before
 // it runs (what they reserve), and what it was served once it ends (what they settle to).
 import type { RequestContext } from '../server/context.js';
-import { countTexts } from './bounded-count.js';
-import { countPrompts, promptsBound, type Prompt } from './prompt.js';
 
 /**
  * Most completion tokens the request may produce: max_tokens per choice, or when absent the rest
@@ -23,13 +21,4 @@ export function maxCompletionTokens(ctx: RequestContext, promptTokens: number): 
 export function servedTokens(ctx: RequestContext, status: number): { input: number; output: number } | undefined {
   if (status !== 200 && (ctx.streamedEvents ?? 0) === 0) return undefined;
   return { input: ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? 0, output: ctx.usage?.completion_tokens ?? ctx.streamedEvents ?? 0 };
-}
-
-/** Prompts this small are counted on the event loop: about 25 µs a KB, less than a trip to the worker. */
-const COUNT_INLINE_BYTES = 1024;
-
-/** Exact token counts of prompts known to fit `limit`; small ones without a promise. */
-export function countPromptsSoon(prompts: readonly Prompt[], limit: number): number[] | Promise<number[]> {
-  if (promptsBound(prompts) > COUNT_INLINE_BYTES) return countPrompts(prompts, limit);
-  return prompts.map((p) => countTexts(p.texts, limit) + p.fixedTokens);
 }
