@@ -27,7 +27,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--json PATH]
 
-  --quick        1 round of 1 s runs, streams held open 1 s (CI smoke check, ~30 s)
+  --quick        1 round of 1 s runs, streams held open 1 s (CI smoke check, ~40 s)
   --duration S   seconds per load run (default 2.5; 1 with --quick)
   --rounds N     direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
   --json PATH    where to write the machine-readable results (default bench/results/latest.json)

@@ -160,6 +160,16 @@ describe('rate limits on Redis', { skip }, () => {
         assert.ok(waited < 1_000, `a bounded wait, not a hang: ${waited.toFixed(0)} ms`);
         proxy.up();
         await waitFor('recovery from the hang', async () => (await post()).status === 200);
+
+        // The open connection goes silent: checks time out, and after a second of nothing but
+        // timeouts the gateway drops the connection and opens a new one by itself.
+        const connections = proxy.accepted();
+        proxy.freeze();
+        const silent = Date.now();
+        while (Date.now() - silent < 1_500) assert.equal((await post()).body?.error?.code, 'dependency_unavailable');
+        assert.ok(proxy.accepted() > connections, 'the silent connection was replaced');
+        proxy.up();
+        await waitFor('recovery from the silent connection', async () => (await post()).status === 200);
         const metrics = await (await fetch(`${gw.url}/metrics`)).text();
         assert.match(metrics, /sluice_limit_store_errors_total\{op="take",reason="[a-z]+"\} [1-9]/);
       } finally {

@@ -102,7 +102,7 @@ const MAX_BATCH = 256;
 const CORRECT_EVERY_MS = 20;
 /** …or until this many counters have one. */
 const MAX_CORRECTIONS = 500;
-/** No answer for this long while checks time out: the connection is hung, and is reopened. */
+/** Commands waiting this long for any answer: the connection is hung, and is reopened. */
 const STALLED_AFTER_MS = 1_000;
 /** Retry advice while the store is down and the gateway fails closed. */
 const DOWN_RETRY_MS = 1_000;
@@ -139,8 +139,6 @@ export class RedisLimiter implements RateLimiter {
   /** Token corrections not yet sent, by Redis key. */
   private readonly corrections = new Map<string, { perMinute: number; delta: number }>();
   private correctionTimer: NodeJS.Timeout | undefined;
-  /** When Redis last answered a check (performance.now()). */
-  private lastAnswerAt = performance.now();
 
   constructor(private readonly config: LimitStoreConfig, private readonly logger: Logger, private readonly metrics: Metrics) {
     this.redis = new Redis(config.store, {
@@ -150,6 +148,9 @@ export class RedisLimiter implements RateLimiter {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // A connection that answers nothing for this long is hung (a black-holed network, a stuck
+      // server): it is destroyed and reopened, rather than left to collect unanswered commands.
+      socketTimeout: STALLED_AFTER_MS,
       // Reconnect forever, quickly at first: recovery is automatic when Redis returns.
       retryStrategy: (times) => Math.min(50 * times, 1_000),
       // Auto-pipelining measured slower here (150 µs a sequential check against 117 µs without).
@@ -210,7 +211,6 @@ export class RedisLimiter implements RateLimiter {
     }
     this.withinTimeout(this.redis.sluiceTake(keys.length, ...keys, ...args)).then(
       (reply) => {
-        this.lastAnswerAt = performance.now();
         if (this.outage) this.recovered();
         let at = 0;
         for (const w of batch) {
@@ -243,7 +243,6 @@ export class RedisLimiter implements RateLimiter {
         if (settled) return;
         settled = true;
         reject(new Error(`timed out after ${this.config.timeoutMs} ms`));
-        this.dropStalledConnection();
       }), this.config.timeoutMs);
       reply.then(
         (v) => {
@@ -260,18 +259,6 @@ export class RedisLimiter implements RateLimiter {
         },
       );
     });
-  }
-
-  /**
-   * A connection that has answered nothing for a while is hung (a black-holed network, a stuck
-   * server): its unanswered commands would pile up in the client forever. Drop it; the client
-   * reconnects, and new checks fail fast until it has.
-   */
-  private dropStalledConnection(): void {
-    if (performance.now() - this.lastAnswerAt > STALLED_AFTER_MS && this.redis.status === 'ready') {
-      this.lastAnswerAt = performance.now();
-      this.redis.disconnect(true);
-    }
   }
 
   /**

@@ -1,33 +1,45 @@
 // A TCP proxy between a gateway and a server it depends on, which a test can cut mid-run: `down`
 // closes every connection and refuses new ones (a dead server), `blackhole` accepts and forwards
-// nothing (a hung one), `up` restores it.
+// nothing (a hung one), `freeze` stops forwarding on the open connections without closing them
+// (a network that silently drops everything), `up` restores it for new connections.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export interface TcpProxy {
   port: number;
+  /** Connections accepted so far. */
+  accepted(): number;
   down(): void;
   blackhole(): void;
+  freeze(): void;
   up(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: 'up' | 'down' | 'blackhole' = 'up';
+  let accepted = 0;
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const track = (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => s.destroy());
   };
   const server: Server = createServer((client) => {
+    accepted++;
     track(client);
     if (mode === 'down') return void client.destroy();
     if (mode === 'blackhole') return; // held open, never answered
     const upstream = connect(targetPort, targetHost);
     track(upstream);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
     client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
+    client.on('close', () => {
+      upstream.destroy();
+      pairs.delete(pair);
+    });
     upstream.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -36,6 +48,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
   return {
     port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
     down() {
       mode = 'down';
       cutAll();
@@ -43,6 +56,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     blackhole() {
       mode = 'blackhole';
       cutAll();
+    },
+    freeze() {
+      mode = 'blackhole';
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     up() {
       mode = 'up';
