@@ -65,11 +65,13 @@ test('every entry renders the contract body and headers', () => {
   }
 });
 
-test('retry-after is whole seconds, at least one, rounded up; retry-after-ms is the real wait', () => {
+test('retry-after is whole seconds, at least one, rounded up; a rate limit sends its real wait in retry-after-ms', () => {
   const r = renderError(new GatewayError('engine_overloaded', { retryAfterMs: 1 }), 'req_y');
   assert.equal(r.headers['retry-after'], '1');
-  assert.equal(r.headers['retry-after-ms'], '1');
-  assert.equal(renderError(new GatewayError('rate_limit_requests', { retryAfterMs: 99.2 }), 'r').headers['retry-after-ms'], '100');
+  assert.equal(r.headers['retry-after-ms'], '1000', 'an engine that says 0 or 1 ms still gets clients to wait a second');
+  const limited = renderError(new GatewayError('rate_limit_requests', { retryAfterMs: 99.2 }), 'r');
+  assert.equal(limited.headers['retry-after-ms'], '100');
+  assert.equal(limited.headers['retry-after'], '1');
   assert.equal(renderError(new GatewayError('queue_timeout', { retryAfterMs: 2500 }), 'r').headers['retry-after'], '3');
 });
 

@@ -4,6 +4,7 @@
 // served, and a refusal that costs nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -19,6 +20,7 @@ const KEYS = {
   shared2: 'sk-test-limits-shared-2-0001',
   credits: 'sk-test-limits-credits-00001',
   bound: 'sk-test-limits-bound-0000001',
+  cut: 'sk-test-limits-cut-000000001',
 };
 
 let gw: TestGateway;
@@ -27,11 +29,12 @@ before(async () => {
     accounts: [
       { id: 'lim', keys: [
         { key: KEYS.rpm, limits: { rpm: 3 } },
-        { key: KEYS.burn, limits: { rpm: 200 } },
+        { key: KEYS.burn, limits: { rpm: 20 } },
         { key: KEYS.small, limits: { tpm: 100 } },
         { key: KEYS.tpm, limits: { tpm: 1000 } },
         { key: KEYS.fail, limits: { tpm: 1100 } },
         { key: KEYS.bound, limits: { tpm: 1000 } },
+        { key: KEYS.cut, limits: { tpm: 10000 } },
         { key: KEYS.modelA },
         { key: KEYS.modelB },
       ] },
@@ -42,6 +45,8 @@ before(async () => {
       simModel('test-chat', { contextLength: 4096, pricing: { inputPerMTok: 1, outputPerMTok: 1 } }),
       simModel('per-key', { limits: { rpm: 2 } }),
       simModel('down', { maintenance: true }),
+      // Slow enough that none of a burst finishes (and gives tokens back) before all are decided.
+      simModel('slow-chat', { contextLength: 4096 }, { ttftMs: 300 }),
     ],
   });
 });
@@ -91,11 +96,11 @@ test('rpm: the whole allowance at once, then 429 rate_limit_requests with the re
 });
 
 test('the SDK waits the advised time and then succeeds', async () => {
-  // 200 a minute: one back every 300 ms. Spend the burst on requests refused after the limit
-  // (a model in maintenance, 503), which still count as requests.
-  for (let i = 0; i < 20; i++) {
+  // 20 a minute: one back every 3 s. Spend the burst on requests refused after the limit (a
+  // model in maintenance, 503), which still count as requests.
+  for (let i = 0; i < 2; i++) {
     const statuses = await Promise.all(Array.from({ length: 10 }, () => post(KEYS.burn, chat({ model: 'down' }))));
-    assert.ok(statuses.every((r) => r.status === 503 && r.headers.get('x-ratelimit-limit-requests') === '200'), 'errors carry the headers too');
+    assert.ok(statuses.every((r) => r.status === 503 && r.headers.get('x-ratelimit-limit-requests') === '20'), 'errors carry the headers too');
   }
   // The burst took a while: what refilled meanwhile goes too, until the limit refuses.
   let refusals = 0;
@@ -108,7 +113,7 @@ test('the SDK waits the advised time and then succeeds', async () => {
   assert.equal(answer.object, 'chat.completion');
   assert.deepEqual(statuses, [429, 200], 'refused once, then served');
   assert.equal(waits.length, 1);
-  assert.ok(waits[0]! > 0 && waits[0]! <= 300, `advised ${waits[0]} ms: at most one interval`);
+  assert.ok(waits[0]! > 0 && waits[0]! <= 3000, `advised ${waits[0]} ms: at most one interval`);
   assert.ok(waited >= waits[0]!, `the SDK waited ${waited.toFixed(0)} ms, advised ${waits[0]}`);
 });
 
@@ -129,7 +134,7 @@ test('a request larger than the token limit is 429 request_too_large_for_limit, 
 
 test('tokens are reserved before the engine: a concurrent burst cannot blow through tpm, and reservations settle to usage', async () => {
   // Each request reserves its prompt (about 10 tokens) plus max_tokens 200: four fit in 1000.
-  const burst = await Promise.all(Array.from({ length: 10 }, () => post(KEYS.tpm, chat({ max_tokens: 200 }))));
+  const burst = await Promise.all(Array.from({ length: 10 }, () => post(KEYS.tpm, chat({ model: 'slow-chat', max_tokens: 200 }))));
   const served = burst.filter((r) => r.status === 200);
   const refused = burst.filter((r) => r.status === 429);
   assert.equal(served.length, 4, `served ${served.length}`);
@@ -166,6 +171,23 @@ test('a failed request gives its reserved tokens back; a stream carries the head
   assert.ok(Number(res.headers.get('x-ratelimit-remaining-tokens')) < 100, 'the stream holds its reservation');
   assert.match(res.headers.get('x-ratelimit-reset-tokens') ?? '', /^\d+(\.\d+)?s$|^\d+ms$/);
   assert.match(await res.text(), /\[DONE\]/);
+});
+
+test('a stream cut before the engine reported usage still spends its prompt', async () => {
+  const prompt = 'hello '.repeat(300); // about 300 tokens
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.cut}`, 'content-type': 'application/json', 'x-sluice-fault': 'cut-stream' },
+    body: JSON.stringify({ model: 'test-chat', messages: [{ role: 'user', content: prompt }], max_tokens: 40, stream: true }),
+  });
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /"error"/, 'the stream broke');
+  await sleep(50);
+  const next = await post(KEYS.cut);
+  assert.equal(next.status, 200);
+  const remaining = Number(next.headers.get('x-ratelimit-remaining-tokens'));
+  // Had the prompt been refunded, only the few streamed tokens and this request's 13 would be gone.
+  assert.ok(remaining < 10_000 - 300, `remaining ${remaining}`);
 });
 
 test("a model's limit is per key; an account's limit is shared by its keys", async () => {

@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GatewayError } from './gateway-error.js';
 
 const MAX_WAIT_MS = 60_000;
+const MIN_WAIT_MS = 1_000;
 const DEFAULT_WAIT_MS = 1_000;
 
 export interface RenderedError {
@@ -29,12 +30,13 @@ function errorObject(err: GatewayError, requestId: string) {
 }
 
 /**
- * A wait in both header forms, capped at what SDKs accept (60 s): `retry-after-ms` is the real
- * wait (the OpenAI SDKs prefer it), `retry-after` the same rounded up to whole seconds, at least 1
- * (HTTP has no smaller unit).
+ * A wait in both header forms, capped at what SDKs accept (60 s): `retry-after-ms` (the OpenAI
+ * SDKs prefer it), `retry-after` the same rounded up to whole seconds, at least 1 (HTTP has no
+ * smaller unit). A rate limit's wait is exact and sent as it is; any other wait (an engine's own
+ * advice, which may say 0) is at least a second, so that no client is told to retry at once.
  */
-function waitHeaders(retryAfterMs: number | undefined): Record<string, string> {
-  const ms = Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil(retryAfterMs ?? DEFAULT_WAIT_MS)));
+function waitHeaders(retryAfterMs: number | undefined, exact: boolean): Record<string, string> {
+  const ms = Math.min(MAX_WAIT_MS, Math.max(exact ? 1 : MIN_WAIT_MS, Math.ceil(retryAfterMs ?? DEFAULT_WAIT_MS)));
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))), 'retry-after-ms': String(ms) };
 }
 
@@ -44,7 +46,7 @@ export function renderError(err: GatewayError, requestId: string): RenderedError
     'content-type': 'application/json',
     'x-request-id': requestId,
     'x-should-retry': entry.retryable ? 'true' : 'false',
-    ...(entry.withWait ? waitHeaders(err.retryAfterMs) : {}),
+    ...(entry.withWait ? waitHeaders(err.retryAfterMs, entry.type === 'rate_limit_error') : {}),
     ...(entry.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
     ...(entry.status === 408 ? { connection: 'close' } : {}),
     ...err.headers,

@@ -73,7 +73,7 @@ export function decideAll(tats: readonly number[], now: number, checks: readonly
   const allowed = verdicts.every((v) => v.allowed);
   if (!allowed) {
     verdicts.forEach((v, i) => {
-      if (v.allowed) verdicts[i] = { ...decide(tats[i]!, now, checks[i]!.perMinute, 0), retryAfterMs: 0 };
+      if (v.allowed) verdicts[i] = { ...decide(tats[i]!, now, checks[i]!.perMinute, 0), allowed: true, retryAfterMs: 0 };
     });
   }
   return { allowed, verdicts };

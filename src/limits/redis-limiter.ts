@@ -209,7 +209,8 @@ export class RedisLimiter implements RateLimiter {
         args.push(c.perMinute, c.cost);
       }
     }
-    this.withinTimeout(this.redis.sluiceTake(keys.length, ...keys, ...args)).then(
+    const sent = this.redis.sluiceTake(keys.length, ...keys, ...args);
+    this.withinTimeout(sent).then(
       (reply) => {
         if (this.outage) this.recovered();
         let at = 0;
@@ -219,15 +220,35 @@ export class RedisLimiter implements RateLimiter {
         }
       },
       (err: unknown) => {
+        if (/timed out/.test(String((err as Error)?.message))) this.giveBackWhenLate(sent, batch);
         this.storeFailed(err);
         for (const w of batch) {
           try {
-            w.resolve(this.decideWhileDown(w.checks, err));
+            w.resolve(this.decideWhileDown(w.checks));
           } catch (refusal) {
             w.reject(refusal);
           }
         }
       },
+    );
+  }
+
+  /**
+   * A batch that timed out may still run on Redis afterwards: what it spent for requests that were
+   * refused (or decided in memory) meanwhile is given back when the late reply comes.
+   */
+  private giveBackWhenLate(sent: Promise<number[]>, batch: readonly Waiting[]): void {
+    sent.then(
+      (reply) => {
+        let at = 0;
+        for (const w of batch) {
+          if (reply[at] === 1) {
+            for (const c of w.checks) this.correct([c], -c.cost, false);
+          }
+          at += 1 + 5 * w.checks.length;
+        }
+      },
+      () => {},
     );
   }
 
@@ -307,9 +328,10 @@ export class RedisLimiter implements RateLimiter {
   }
 
   /** One request's decision while the store is down: 503 (failClosed) or this replica's memory (failOpen). */
-  private decideWhileDown(checks: readonly LimitCheck[], err: unknown): TakenLimits {
+  private decideWhileDown(checks: readonly LimitCheck[]): TakenLimits {
     if (this.config.onStoreDown !== 'failOpen') {
-      throw new GatewayError('dependency_unavailable', { message: 'The rate-limit store is unavailable.', retryAfterMs: DOWN_RETRY_MS, cause: err });
+      // No cause: the outage is logged once (storeFailed), not again with every refused request.
+      throw new GatewayError('dependency_unavailable', { message: 'The rate-limit store is unavailable.', retryAfterMs: DOWN_RETRY_MS });
     }
     this.metrics.limitFailOpen.inc();
     const r = this.fallback.take(checks) as TakenLimits;

@@ -167,13 +167,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.on('clientError', connectionErrors.onClientError);
   server.on('connect', connectionErrors.onConnect);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // A Redis client left open would keep reconnecting, and the process alive, for nothing.
+    await limiter.close();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 

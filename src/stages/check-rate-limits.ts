@@ -16,7 +16,14 @@ import { maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js
 export interface LimitSpend {
   tokenChecks: LimitCheck[];
   reserved: number;
+  /** The prompt's part of it: what a stream cut before the engine's usage still consumed. */
+  prompt: number;
   local: boolean;
+}
+
+/** The prompt's tokens: exact once counted, else the byte bound (never less). */
+function promptEstimate(ctx: RequestContext): number {
+  return ctx.promptTokens ?? promptsBound((ctx.prompts ??= promptsOf(ctx.body!, ctx.endpoint!)));
 }
 
 const SCOPE_WORDS = { key: 'this API key', account: 'this account', model: 'this model for this API key' } as const;
@@ -66,7 +73,7 @@ function checksFor(ctx: RequestContext): LimitCheck[] {
   const model = ctx.model!.config;
   let tokens = 0;
   if (needsTokens(key.limits, account.limits, model.limits)) {
-    const prompt = ctx.promptTokens ?? promptsBound((ctx.prompts ??= promptsOf(ctx.body!, ctx.endpoint!)));
+    const prompt = promptEstimate(ctx);
     tokens = prompt + maxCompletionTokens(ctx, prompt);
   }
   // The account id in braces (a Redis hash tag): one request's counters share a slot, which one script call needs on a cluster.
@@ -83,7 +90,7 @@ function apply(ctx: RequestContext, checks: LimitCheck[], taken: TakenLimits, me
   for (const [name, value] of rateLimitHeaders(checks, taken.verdicts)) ctx.res.setHeader(name, value);
   if (taken.allowed) {
     const tokenChecks = checks.filter((c) => c.kind === 'tokens');
-    if (tokenChecks.length > 0) ctx.limitSpend = { tokenChecks, reserved: tokenChecks[0]!.cost, local: taken.local };
+    if (tokenChecks.length > 0) ctx.limitSpend = { tokenChecks, reserved: tokenChecks[0]!.cost, prompt: promptEstimate(ctx), local: taken.local };
     return;
   }
   const err = refusal(ctx, checks, taken);
@@ -124,6 +131,9 @@ export function settleRateLimits(ctx: RequestContext, limiter: RateLimiter, stat
   if (!spend) return;
   ctx.limitSpend = undefined;
   const served = servedTokens(ctx, status);
-  const used = served ? served.input + served.output : 0;
+  // Output was delivered but the engine never said how big the prompt was (a cut stream): the
+  // prompt as reserved stands, so that dropping a stream never refunds a prompt the engine read.
+  const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? spend.prompt;
+  const used = served ? input + served.output : 0;
   limiter.correct(spend.tokenChecks, used - spend.reserved, spend.local);
 }

@@ -1,7 +1,8 @@
 // A TCP proxy between a gateway and a server it depends on, which a test can cut mid-run: `down`
 // closes every connection and refuses new ones (a dead server), `blackhole` accepts and forwards
 // nothing (a hung one), `freeze` stops forwarding on the open connections without closing them
-// (a network that silently drops everything), `up` restores it for new connections.
+// (a network that silently drops everything), `up` restores it for new connections, and `lag`
+// delays every answer by a number of milliseconds (a slow server).
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
@@ -13,12 +14,14 @@ export interface TcpProxy {
   blackhole(): void;
   freeze(): void;
   up(): void;
+  lag(ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: 'up' | 'down' | 'blackhole' = 'up';
   let accepted = 0;
+  let lagMs = 0;
   const sockets = new Set<Socket>();
   const pairs = new Set<[Socket, Socket]>();
   const track = (s: Socket) => {
@@ -35,7 +38,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     track(upstream);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    // Answers keep their order: each waits the same lag as the one before it.
+    upstream.on('data', (chunk: Buffer) => (lagMs > 0 ? setTimeout(() => client.write(chunk), lagMs) : client.write(chunk)));
     client.on('close', () => {
       upstream.destroy();
       pairs.delete(pair);
@@ -61,13 +66,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       mode = 'blackhole';
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream);
-        upstream.unpipe(client);
+        upstream.removeAllListeners('data');
         client.pause();
         upstream.pause();
       }
     },
     up() {
       mode = 'up';
+    },
+    lag(ms: number) {
+      lagMs = ms;
     },
     async close() {
       cutAll();
