@@ -6,6 +6,11 @@ const MAX_TOKENS_CEILING = 2 ** 31 - 1;
 const maxTokens = z.number().int().min(1).max(MAX_TOKENS_CEILING).nullish();
 const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 const streamOptions = z.looseObject({ include_usage: z.boolean().optional() }).nullish();
+// OpenAI's seed is an int64. Past 2^53 a JSON number is no longer exact in JavaScript, but it is
+// still an integer the schema allows (clients draw seeds from the whole 64-bit range), so the
+// bound is int64's, not the safe-integer range that z.int() checks.
+const INT64 = 2 ** 63;
+const seed = z.number().min(-INT64).max(INT64).refine(Number.isInteger, 'expected an integer').nullish();
 
 const sampling = {
   model: z.string().min(1).max(256),
@@ -18,7 +23,7 @@ const sampling = {
   top_p: z.number().min(0).max(1).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
-  seed: z.number().int().nullish(),
+  seed,
   user: z.string().max(512).nullish(),
   logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullish(),
 };
@@ -34,11 +39,10 @@ const refusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.strin
 const contentPart = z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart, refusalPart]);
 const content = z.union([z.string(), z.array(contentPart)]);
 
-const toolCall = z.looseObject({
-  id: z.string(),
-  type: z.literal('function'),
-  function: z.looseObject({ name: z.string(), arguments: z.string() }),
-});
+const toolCall = z.discriminatedUnion('type', [
+  z.looseObject({ id: z.string(), type: z.literal('function'), function: z.looseObject({ name: z.string(), arguments: z.string() }) }),
+  z.looseObject({ id: z.string(), type: z.literal('custom'), custom: z.looseObject({ name: z.string(), input: z.string() }) }),
+]);
 
 const message = z.discriminatedUnion('role', [
   z.looseObject({ role: z.literal('system'), content, name: z.string().optional() }),

@@ -8,6 +8,7 @@ import { sseErrorEvent } from '../errors/render.js';
 import type { RequestContext } from '../server/context.js';
 import { ClientClosed, clientGone } from '../server/context.js';
 import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents } from '../server/sse.js';
+import { countPromptIfUnknown, usageChunk } from './failed-stream-usage.js';
 
 /** A timer that aborts the request with a catalog error as the abort reason. */
 function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
@@ -89,8 +90,10 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
     const gerr = toGatewayError(cause);
     ctx.midStreamError = gerr;
     // Output was delivered before the failure: it is billed (status 200 on the wire).
+    if (sent > 0) await countPromptIfUnknown(ctx).catch(() => {});
     await finish(200, gerr.code);
-    res.end(sseErrorEvent(gerr, ctx.id));
+    const usage = sent > 0 && call.clientWantsUsage ? usageChunk(ctx, first.value[0] ?? '') : '';
+    res.end((usage ? eventsText([usage]) : '') + sseErrorEvent(gerr, ctx.id));
   } finally {
     clearTimeout(idleTimer);
     clearTimeout(totalTimer);

@@ -1,11 +1,19 @@
 // Deterministic text for the simulator: the seed, the prompt and the choice index fix the words,
 // the answer's natural length, and where a stop sequence cuts it.
+import type { TokenLogprob } from './logprobs.js';
 import { hashString, intBetween, mulberry32 } from './rng.js';
 import { PUNCTUATION, WORDS } from './vocabulary.js';
 
 export interface GeneratedChoice {
+  /** The generated pieces, one token each: the text, or a tool call's arguments. */
   tokens: string[];
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  /** Set when the choice is a tool call: `tokens` then spell its arguments. */
+  toolCall?: { id: string; name: string };
+  /** Only when the request asked for logprobs: one per token. */
+  logprobs?: TokenLogprob[];
+  /** Completions with echo: the prompt, sent before the generated text. */
+  echo?: string;
 }
 
 export interface GenerateOptions {
@@ -38,6 +46,28 @@ export function generateChoice(o: GenerateOptions): GeneratedChoice {
     text = next;
   }
   return { tokens, finishReason };
+}
+
+/**
+ * Pieces decided up front (a JSON answer, tool-call arguments) go out as a real engine would send
+ * them: cut at max_tokens (finish_reason length, the JSON left unfinished) or at a stop sequence.
+ */
+export function limitPieces(pieces: string[], maxTokens: number | undefined, stop: string[]): GeneratedChoice {
+  const limit = maxTokens !== undefined && maxTokens < pieces.length ? maxTokens : pieces.length;
+  if (stop.length > 0) {
+    let text = '';
+    for (let i = 0; i < limit; i++) {
+      const next = text + pieces[i]!;
+      const cut = firstStop(next, stop);
+      if (cut !== -1) {
+        const tokens = pieces.slice(0, i);
+        if (cut > text.length) tokens.push(next.slice(text.length, cut));
+        return { tokens, finishReason: 'stop' };
+      }
+      text = next;
+    }
+  }
+  return { tokens: limit < pieces.length ? pieces.slice(0, limit) : pieces, finishReason: limit < pieces.length ? 'length' : 'stop' };
 }
 
 function firstStop(text: string, stops: string[]): number {

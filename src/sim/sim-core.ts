@@ -1,20 +1,22 @@
 // The simulated GPU inference server: batch slots with a queue, time to first token plus prefill
-// cost per prompt token, inter-token latency, deterministic text and real token counts. Both the
-// in-process engine and the standalone `sluice sim` HTTP server drive this one class.
+// cost per prompt token, inter-token latency, deterministic text and real token counts. What a
+// choice is (text, JSON for response_format, a tool call) is decided in answer.ts, its wire shape
+// in render.ts. Both the in-process engine and the standalone `sluice sim` HTTP server drive this
+// one class.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { SimSettings } from '../config/schema.js';
 import type { Endpoint, Usage } from '../engines/types.js';
 import { countPrompts, promptsOf, sum } from '../tokenize/prompt.js';
-import { embedText, generateChoice, toBase64Floats, type GeneratedChoice } from './generate.js';
+import { answerChoice, jsonFormat } from './answer.js';
+import { embedText, toBase64Floats, type GeneratedChoice } from './generate.js';
+import { tokenLogprobs, type LogprobsAsk } from './logprobs.js';
+import { ChunkWriter, chatBody, completionBody } from './render.js';
+import { SimRequestError } from './request-error.js';
 import { SeqScheduler } from './scheduler.js';
+import { toolSetup } from './tool-calls.js';
 
-/** A request the simulated engine refuses, as vLLM would with a 400. */
-export class SimRequestError extends Error {
-  constructor(message: string, readonly param: string | null) {
-    super(message);
-  }
-}
+export { SimRequestError };
 
 type Body = Record<string, unknown>;
 
@@ -38,9 +40,30 @@ function stopList(stop: unknown): string[] {
   return Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : [];
 }
 
-/** The text that seeds the generated answer: the same prompt always gets the same answer. */
-function seedText(endpoint: GenerationPlan['endpoint'], body: Body): string {
-  return endpoint === 'chat' ? JSON.stringify(body.messages) : JSON.stringify(body.prompt);
+/**
+ * The texts that seed the answers, one per prompt: the same prompt always gets the same answer,
+ * alone or in a prompt array ("x" and ["x"] seed alike, as do [1, 2] and [[1, 2]]).
+ */
+function seedTexts(endpoint: GenerationPlan['endpoint'], body: Body): string[] {
+  if (endpoint === 'chat') return [JSON.stringify(body.messages)];
+  const p = body.prompt;
+  return Array.isArray(p) && p.length > 0 && typeof p[0] !== 'number' ? p.map((x) => JSON.stringify(x)) : [JSON.stringify(p)];
+}
+
+/** echo: each prompt's text before its answer. Token-id prompts have no text here, so no echo. */
+function echoTexts(body: Body): Array<string | undefined> | undefined {
+  if (body.echo !== true) return undefined;
+  const p = body.prompt;
+  return (Array.isArray(p) && p.length > 0 && typeof p[0] !== 'number' ? p : [p]).map((x) => (typeof x === 'string' ? x : undefined));
+}
+
+function logprobsAsk(endpoint: GenerationPlan['endpoint'], body: Body): LogprobsAsk | undefined {
+  if (endpoint === 'completions') return typeof body.logprobs === 'number' ? { endpoint, top: body.logprobs } : undefined;
+  const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : undefined;
+  if (body.logprobs === true) return { endpoint, top: top ?? 0 };
+  // vLLM and OpenAI both refuse top_logprobs without logprobs.
+  if (top !== undefined) throw new SimRequestError('when using `top_logprobs`, `logprobs` must be set to true', 'top_logprobs');
+  return undefined;
 }
 
 export class SimCore {
@@ -52,18 +75,27 @@ export class SimCore {
 
   /** Real token counts come from the counting worker: a large prompt never blocks the event loop. */
   async plan(endpoint: GenerationPlan['endpoint'], body: Body): Promise<GenerationPlan> {
-    if (body.logprobs === true || (typeof body.logprobs === 'number' && body.logprobs > 0)) {
-      throw new SimRequestError('logprobs are not supported by this engine', 'logprobs');
-    }
+    const ask = logprobsAsk(endpoint, body);
+    const tools = endpoint === 'chat' ? toolSetup(body) : undefined;
     const promptTokens = sum(await countPrompts(promptsOf(body, endpoint)));
-    const text = seedText(endpoint, body);
+    const texts = seedTexts(endpoint, body);
+    const echoes = endpoint === 'completions' ? echoTexts(body) : undefined;
     const n = typeof body.n === 'number' ? body.n : 1;
     const maxTokens = (body.max_completion_tokens ?? body.max_tokens) as number | null | undefined;
     const seed = (this.settings.seed ^ (typeof body.seed === 'number' ? body.seed : 0)) >>> 0;
     const stop = stopList(body.stop);
+    const json = jsonFormat(body.response_format);
     const choices: GeneratedChoice[] = [];
-    for (let index = 0; index < n; index++) {
-      choices.push(generateChoice({ seed, prompt: text, index, maxTokens: maxTokens ?? undefined, stop, lengthRange: this.settings.outputTokens }));
+    // Choice index = prompt index * n + i, as OpenAI numbers the choices of a prompt array.
+    for (let p = 0; p < texts.length; p++) {
+      for (let index = 0; index < n; index++) {
+        const prompt = texts[p]!;
+        const c = answerChoice({ seed, prompt, index, maxTokens: maxTokens ?? undefined, stop, lengthRange: this.settings.outputTokens, tools, json });
+        const echo = echoes?.[p];
+        if (echo !== undefined) c.echo = echo;
+        if (ask) c.logprobs = tokenLogprobs(c.tokens, ask, seed, `${index}\u0000${prompt}`, echo?.length ?? 0);
+        choices.push(c);
+      }
     }
     const completion = choices.reduce((a, c) => a + c.tokens.length, 0);
     return {
@@ -86,55 +118,26 @@ export class SimCore {
   async complete(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs?: number): Promise<Body> {
     const steps = Math.max(0, ...plan.choices.map((c) => c.tokens.length)) - 1;
     await pause((firstTokenDelayMs ?? plan.firstTokenMs) + Math.max(0, steps) * this.settings.itlMs, signal);
-    if (plan.endpoint === 'chat') {
-      return {
-        id: plan.id,
-        object: 'chat.completion',
-        created: plan.created,
-        model: plan.model,
-        choices: plan.choices.map((c, index) => ({
-          index,
-          message: { role: 'assistant', content: c.tokens.join('') },
-          logprobs: null,
-          finish_reason: c.finishReason,
-        })),
-        usage: plan.usage,
-      };
-    }
-    return {
-      id: plan.id,
-      object: 'text_completion',
-      created: plan.created,
-      model: plan.model,
-      choices: plan.choices.map((c, index) => ({ index, text: c.tokens.join(''), logprobs: null, finish_reason: c.finishReason })),
-      usage: plan.usage,
-    };
+    return (plan.endpoint === 'chat' ? chatBody : completionBody)(plan, plan.choices, plan.usage);
   }
 
   /** Streaming: one chunk per token per choice (choices decode in lockstep, as in a batch). */
   async *stream(plan: GenerationPlan, signal: AbortSignal, includeUsage: boolean, firstTokenDelayMs?: number): AsyncGenerator<Body> {
-    const chat = plan.endpoint === 'chat';
-    const head = { id: plan.id, object: chat ? 'chat.completion.chunk' : 'text_completion', created: plan.created, model: plan.model };
-    const chunk = (index: number, piece: string | null, finish: string | null): Body =>
-      chat
-        ? { ...head, choices: [{ index, delta: piece === null ? {} : { content: piece }, logprobs: null, finish_reason: finish }] }
-        : { ...head, choices: [{ index, text: piece ?? '', logprobs: null, finish_reason: finish }] };
-
+    const head = { id: plan.id, object: plan.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: plan.created, model: plan.model };
+    const w = new ChunkWriter(head, plan.choices);
     await pause(firstTokenDelayMs ?? plan.firstTokenMs, signal);
-    if (chat) {
-      for (let index = 0; index < plan.choices.length; index++) {
-        yield { ...head, choices: [{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] };
-      }
+    for (let index = 0; index < plan.choices.length; index++) {
+      const opening = w.opening(index);
+      if (opening) yield opening;
     }
     const longest = Math.max(0, ...plan.choices.map((c) => c.tokens.length));
     for (let step = 0; step < longest; step++) {
       if (step > 0) await pause(this.settings.itlMs, signal);
       for (let index = 0; index < plan.choices.length; index++) {
-        const tok = plan.choices[index]!.tokens[step];
-        if (tok !== undefined) yield chunk(index, tok, null);
+        if (step < plan.choices[index]!.tokens.length) yield w.token(index, step);
       }
     }
-    for (let index = 0; index < plan.choices.length; index++) yield chunk(index, null, plan.choices[index]!.finishReason);
+    for (let index = 0; index < plan.choices.length; index++) yield w.finish(index);
     if (includeUsage) yield { ...head, choices: [], usage: plan.usage };
   }
 

@@ -1,6 +1,8 @@
 // Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, hosted providers) over an undici
 // keep-alive pool (exchange.ts). Streams pass through event by event without re-serializing JSON;
-// only the model name is rewritten and the usage event (always requested upstream) is read.
+// only the model name is rewritten and the usage event (always requested upstream) is read. A JSON
+// answer passes through as its bytes too, unless it lacks a field OpenAI's schema requires of it
+// (completeChoices): then it is re-serialized with that field completed.
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { exchange, type UpstreamResponse } from './exchange.js';
 import { parseEvent, toUsage } from './stream-event.js';
@@ -32,6 +34,30 @@ function isAbort(err: unknown): boolean {
 function connectionError(err: unknown, cancel: Cancellation): unknown {
   if (cancel.aborted || isAbort(err)) return cancel.reason ?? err;
   return new GatewayError('upstream_unreachable', { cause: err });
+}
+
+/**
+ * Completes what OpenAI's schema requires of a non-streamed answer and many engines leave out
+ * (llama.cpp, Ollama and older vLLM send no `message.refusal`; some no `logprobs`): `null`, which
+ * is what OpenAI sends when there is none. Returns whether anything was added. A look at a field
+ * of each choice of the object already parsed: engines that send both pay nothing more.
+ */
+export function completeChoices(choices: unknown[], chat: boolean): boolean {
+  let patched = false;
+  for (const c of choices) {
+    if (typeof c !== 'object' || c === null) continue;
+    const choice = c as Record<string, unknown>;
+    if (!('logprobs' in choice)) {
+      choice.logprobs = null;
+      patched = true;
+    }
+    const message = choice.message;
+    if (chat && typeof message === 'object' && message !== null && !('refusal' in message)) {
+      (message as Record<string, unknown>).refusal = null;
+      patched = true;
+    }
+  }
+  return patched;
 }
 
 export class OpenAIEngine implements Engine {
@@ -95,8 +121,9 @@ export class OpenAIEngine implements Engine {
       throw new GatewayError('upstream_invalid_response', { upstreamBody: text.slice(0, 4096) });
     }
     // The engine's bytes go out as they came, but for the model name: parsed only to check the
-    // shape and read the usage, never re-serialized.
-    return { text: this.rewriteModel(text, String(call.body.model)), usage: toUsage(body.usage) };
+    // shape and read the usage, and re-serialized only when OpenAI's schema needs a field completed.
+    const out = call.endpoint === 'embeddings' || !completeChoices(body.choices as unknown[], call.endpoint === 'chat') ? text : JSON.stringify(body);
+    return { text: this.rewriteModel(out, String(call.body.model)), usage: toUsage(body.usage) };
   }
 
   async stream(call: EngineCall): Promise<StreamAnswer> {

@@ -36,7 +36,12 @@ export class SimEngine implements Engine {
     try {
       return await this.core.plan(call.endpoint === 'chat' ? 'chat' : 'completions', call.body);
     } catch (err) {
-      if (err instanceof SimRequestError) throw new GatewayError('unsupported_parameter', { message: err.message, param: err.param });
+      // Coded as the openai engine codes the same 400 from `sluice sim` (upstream-errors.ts): the
+      // in-process and HTTP simulators answer alike.
+      if (err instanceof SimRequestError) {
+        const code = /not supported|unsupported/i.test(err.message) ? 'unsupported_parameter' : 'invalid_parameter';
+        throw new GatewayError(code, { message: err.message, param: err.param });
+      }
       throw err;
     }
   }
