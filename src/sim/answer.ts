@@ -1,6 +1,6 @@
 // What one choice is: a tool call, a JSON answer (response_format), or generated text. Each is
 // keyed by the seed, its prompt and its index, so the same request always gets the same choices.
-import { generateChoice, limitPieces, type GeneratedChoice } from './generate.js';
+import { generateChoice, limitPieces, type GeneratedChoice, type GenerateOptions } from './generate.js';
 import { freeformObject, valueFromSchema } from './json-from-schema.js';
 import { splitPieces } from './pieces.js';
 import { hashString, mulberry32 } from './rng.js';
@@ -18,14 +18,8 @@ export function jsonFormat(responseFormat: unknown): JsonFormat | undefined {
   return { schema: (f.json_schema as Record<string, unknown> | undefined)?.schema };
 }
 
-export interface ChoiceOptions {
-  seed: number;
-  /** The text that seeds this choice: the messages, or this prompt of a prompt array. */
-  prompt: string;
-  index: number;
-  maxTokens: number | undefined;
-  stop: string[];
-  lengthRange: { min: number; max: number };
+/** `prompt` seeds the choice: the messages, or this prompt of a prompt array. */
+export interface ChoiceOptions extends GenerateOptions {
   tools: ToolSetup | undefined;
   json: JsonFormat | undefined;
 }
