@@ -14,6 +14,8 @@
 //     run sends, so every request it makes is checked (and its tokens reserved and settled)
 //     without being refused. The limited runs use it: on this gateway's in-memory limits, and on a
 //     second gateway whose limits live in Redis.
+//   - admission: the deployment has a concurrency limit and priority queue in front of it, sized
+//     so that nothing waits: the admission work is measured, not queueing.
 //   - metrics: request counters and latency histograms (always on; GET /metrics).
 //   - logs: one JSON line per request at info level (stdout, to a file the benchmark keeps).
 import { randomBytes } from 'node:crypto';
@@ -82,6 +84,9 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
             // Fewer than the open streams would queue them inside the gateway and the memory test
             // would not hold 1,000 engine streams open. The baseline proxy gets the same number.
             connections: o.upstreamConnections,
+            // Admission in the path (precedence 13), with room for every stream the memory test
+            // holds open: each request is admitted, counted and released, never queued.
+            admission: { maxConcurrency: o.upstreamConnections * 2 },
           },
         ],
       },

@@ -7,10 +7,39 @@ export type FaultName = z.infer<typeof faultSchema>;
 export const FAULT_NAMES: readonly FaultName[] = faultNames;
 
 export const simSettingsSchema = z.strictObject({
+  /**
+   * Fixed part of the time to first token (API server, tokenization, scheduling): spent by each
+   * request on its own before it joins the batch, so it does not slow the other sequences.
+   */
   ttftMs: z.number().min(0).default(20),
+  /** Decode step time with one sequence in the batch: the inter-token latency of a lone request. */
   itlMs: z.number().min(0).default(5),
-  /** Prefill cost added to the first token per prompt token. */
+  /**
+   * Prefill cost per prompt token. The prefill runs in the step after the request joins the batch
+   * and lengthens that step for every sequence in it, as vLLM without chunked prefill stalls the
+   * ongoing decodes. (An 8B model in bf16 prefills ~10k tokens/s on an A100, ~30k on an H100:
+   * 0.1 and 0.03 ms a token.)
+   */
   prefillMsPerToken: z.number().min(0).default(0.01),
+  /**
+   * How a decode step slows down as the batch grows (src/sim/batch.ts explains the model and its
+   * sources): stepMs(b) = itlMs × max(1 + stepGrowth × (b − 1), b / kneeSeqs) for b sequences
+   * (choices) decoding at once. Below the knee the step is memory-bound (the weights are read once
+   * a step whatever the batch; stepGrowth is each sequence's KV-cache read, ~1% of an 8B model's
+   * weights at ~1k tokens of context); above it, compute-bound (the step grows linearly with the
+   * batch). Total throughput rises with concurrency up to ~kneeSeqs, then flattens at
+   * kneeSeqs / itlMs tokens per ms. kneeSeqs ≥ maxNumSeqs with stepGrowth 0: a constant itlMs.
+   */
+  load: z.strictObject({
+    kneeSeqs: z.number().min(1).default(32),
+    stepGrowth: z.number().min(0).default(0.01),
+  }).prefault({}),
+  /**
+   * KV-cache capacity in tokens: vllm:gpu_cache_usage_perc is the share of it the batch's prompts
+   * and generated tokens fill. Llama-3-8B keeps 128 KiB a token (32 layers × 8 KV heads × 128 × 2
+   * × bf16); ~17 GB are left for it on a 40 GB A100 at vLLM's gpu_memory_utilization 0.9.
+   */
+  kvCacheTokens: z.number().int().min(1).default(131_072),
   /** Sequences generated at once; more wait in the engine-side queue. */
   maxNumSeqs: z.number().int().min(1).default(16),
   /** Engine-side queue length beyond which the simulator answers 503 capacity. */
@@ -26,8 +55,37 @@ export const simSettingsSchema = z.strictObject({
 });
 export type SimSettings = z.infer<typeof simSettingsSchema>;
 
+const queueClass = (maxLength: number, maxWaitMs: number) => z.strictObject({
+  maxLength: z.number().int().min(1).max(1_000_000).default(maxLength),
+  maxWaitMs: z.number().int().min(1).max(600_000).default(maxWaitMs),
+}).default({ maxLength, maxWaitMs });
+
+/**
+ * Admission in front of a deployment (precedence 13): at most maxConcurrency requests in service
+ * on this replica (each replica has its own share), and a queue by priority class in front.
+ */
+export const admissionSchema = z.strictObject({
+  maxConcurrency: z.union([
+    z.number().int().min(1).max(100_000),
+    z.strictObject({ adaptive: z.strictObject({ min: z.number().int().min(1).max(100_000), max: z.number().int().min(1).max(100_000) }) }),
+  ]),
+  /** Waiters of all classes together; default: the sum of the classes' maxLength. */
+  maxQueue: z.number().int().min(1).max(1_000_000).optional(),
+  queue: z.strictObject({
+    critical: queueClass(1000, 30_000),
+    standard: queueClass(500, 10_000),
+    batch: queueClass(200, 2_000),
+  }).default({ critical: { maxLength: 1000, maxWaitMs: 30_000 }, standard: { maxLength: 500, maxWaitMs: 10_000 }, batch: { maxLength: 200, maxWaitMs: 2_000 } }),
+}).superRefine((a, ctx) => {
+  if (typeof a.maxConcurrency === 'object' && a.maxConcurrency.adaptive.min > a.maxConcurrency.adaptive.max) {
+    ctx.addIssue({ code: 'custom', path: ['maxConcurrency', 'adaptive', 'min'], message: 'min must not be above max' });
+  }
+});
+export type AdmissionConfig = z.infer<typeof admissionSchema>;
+
 const deploymentBase = {
   id: z.string().min(1),
+  admission: admissionSchema.optional(),
   /** true: obey (sim) or forward (openai) the x-sluice-fault request header. */
   faultHeader: z.boolean().default(false),
   maintenance: z.boolean().default(false),

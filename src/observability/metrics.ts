@@ -26,6 +26,15 @@ class PendingCounts<L extends string> {
   }
 }
 
+const PRIORITY_LABELS = ['critical', 'standard', 'batch'] as const;
+
+/** What the admission gauges read of one deployment. */
+export interface AdmissionView {
+  deployment: string;
+  queue: { running: number; queued(priority?: 'critical' | 'standard' | 'batch'): number };
+  limit(): number;
+}
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -35,9 +44,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const tokens = new PendingCounts<'model' | 'kind'>();
   /** Requests being served now: kept by the gateway, read at scrape time. */
   const active = { count: 0 };
+  /** Deployments with admission, read at scrape time (set once the registry exists). */
+  const admissions: { list: () => AdmissionView[] } = { list: () => [] };
   return {
     registry,
     active,
+    admissions,
     /** One answered request (its counter is updated at the next scrape). */
     countRequest(endpoint: string, model: string, status: number, code: string): void {
       requests.add(`${endpoint}\u0000${model}\u0000${status}\u0000${code}`, () => ({ endpoint, model, status, code }));
@@ -93,6 +105,46 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     limitFailOpen: new Counter({
       name: 'sluice_limit_fail_open_total',
       help: 'Rate-limit decisions made in this replica\'s memory because the shared store was down (failOpen).',
+      registers: [registry],
+    }),
+    admissionQueued: new Gauge({
+      name: 'sluice_admission_queue_length',
+      help: 'Requests waiting for admission, by deployment and priority class.',
+      labelNames: ['deployment', 'priority'] as const,
+      registers: [registry],
+      collect() {
+        for (const a of admissions.list()) for (const p of PRIORITY_LABELS) this.set({ deployment: a.deployment, priority: p }, a.queue.queued(p));
+      },
+    }),
+    admissionRunning: new Gauge({
+      name: 'sluice_admission_in_service',
+      help: 'Requests admitted to a deployment and not yet finished.',
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const a of admissions.list()) this.set({ deployment: a.deployment }, a.queue.running);
+      },
+    }),
+    admissionLimit: new Gauge({
+      name: 'sluice_admission_limit',
+      help: "A deployment's concurrency limit in force (it moves when adaptive).",
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const a of admissions.list()) this.set({ deployment: a.deployment }, a.limit());
+      },
+    }),
+    admissionWait: new Histogram({
+      name: 'sluice_admission_wait_seconds',
+      help: 'Time admitted requests waited in the queue, by deployment and priority class.',
+      labelNames: ['deployment', 'priority'] as const,
+      buckets: [0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    admissionShed: new Counter({
+      name: 'sluice_admission_shed_total',
+      help: 'Requests shed by admission, by deployment, priority class and code (server_overloaded, queue_timeout).',
+      labelNames: ['deployment', 'priority', 'code'] as const,
       registers: [registry],
     }),
     inFlight: new Gauge({

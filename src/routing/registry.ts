@@ -5,10 +5,14 @@ import { SimEngine } from '../engines/sim/sim-engine.js';
 import { OpenAIEngine } from '../engines/openai/openai-engine.js';
 import type { Engine } from '../engines/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { createAdmission, type DeploymentAdmission } from '../admission/deployment-admission.js';
+import type { AdmissionEvents } from '../admission/admission-queue.js';
 
 export interface Deployment {
   config: DeploymentConfig;
   engine: Engine;
+  /** Precedence 13, when the deployment configures `admission`. */
+  admission?: DeploymentAdmission;
 }
 
 export interface RegisteredModel {
@@ -27,9 +31,14 @@ export type EngineFactory = (d: DeploymentConfig) => Engine;
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
 
-  constructor(models: ModelConfig[], engineFor: EngineFactory = (d) => createEngine(d)) {
+  constructor(models: ModelConfig[], engineFor: EngineFactory = (d) => createEngine(d), admissionEvents: (deploymentId: string) => AdmissionEvents = () => ({})) {
     for (const config of models) {
-      this.models.set(config.id, { config, deployments: config.deployments.map((d) => ({ config: d, engine: engineFor(d) })), next: 0 });
+      const deployments = config.deployments.map((d) => ({
+        config: d,
+        engine: engineFor(d),
+        ...(d.admission && { admission: createAdmission(d.admission, admissionEvents(d.id)) }),
+      }));
+      this.models.set(config.id, { config, deployments, next: 0 });
     }
   }
 

@@ -6,6 +6,7 @@ import type { Endpoint, Usage } from '../engines/types.js';
 import type { Deployment, RegisteredModel } from '../routing/registry.js';
 import type { Cancellation } from './cancellation.js';
 import type { Prompt } from '../tokenize/prompt.js';
+import type { Priority } from '../store/keys-repo.js';
 import type { LimitSpend } from '../stages/check-rate-limits.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
@@ -23,6 +24,8 @@ export interface RequestContext {
   body?: Record<string, unknown>;
   stream?: boolean;
   model?: RegisteredModel;
+  /** The class the x-sluice-priority header asked for (it may only lower the key's). */
+  requestedPriority?: Priority;
   deployment?: Deployment;
   /** What in the body adds prompt tokens (gathered once). */
   prompts?: Prompt[];

@@ -92,10 +92,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
     billing: new Billing(store, logger, journalDir),
-    registry: new ModelRegistry(config.models, opts.engineFor),
+    registry: new ModelRegistry(config.models, opts.engineFor, (deployment) => ({
+      admitted: (priority, waitedMs) => metrics.admissionWait.observe({ deployment, priority }, waitedMs / 1000),
+      shed: (priority, code) => metrics.admissionShed.inc({ deployment, priority, code }),
+    })),
     metrics,
     limiter,
   };
+  metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const requestLog = createRequestLogger(logger);
   const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
   const router = createRouter(routes);

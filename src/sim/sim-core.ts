@@ -1,5 +1,6 @@
-// The simulated GPU inference server: batch slots with a queue, time to first token plus prefill
-// cost per prompt token, inter-token latency, deterministic text and real token counts. What a
+// The simulated GPU inference server: batch slots with a queue, an engine clock that runs the
+// batch step by step and slows down under load (batch.ts), prefill that stalls the batch,
+// deterministic text and real token counts. What a
 // choice is (text, JSON for response_format, a tool call) is decided in answer.ts, its wire shape
 // in render.ts. Both the in-process engine and the standalone `sluice sim` HTTP server drive this
 // one class.
@@ -13,6 +14,7 @@ import { embedText, toBase64Floats, type GeneratedChoice } from './generate.js';
 import { tokenLogprobs, type LogprobsAsk } from './logprobs.js';
 import { ChunkWriter, chatBody, completionBody } from './render.js';
 import { SimRequestError } from './request-error.js';
+import { BatchClock, type Sequence } from './batch.js';
 import { SeqScheduler } from './scheduler.js';
 import { toolSetup } from './tool-calls.js';
 
@@ -27,7 +29,16 @@ export interface GenerationPlan {
   endpoint: Exclude<Endpoint, 'embeddings'>;
   choices: GeneratedChoice[];
   usage: Usage;
+  /** Time to first token on an idle engine: ttftMs plus the prefill. */
   firstTokenMs: number;
+}
+
+/** What vLLM reports as num_requests_running, num_requests_waiting and gpu_cache_usage_perc. */
+export interface SimLoad {
+  running: number;
+  waiting: number;
+  /** Share of kvCacheTokens the batch fills, 0 to 1. */
+  cacheUsage: number;
 }
 
 export interface SimStream {
@@ -68,9 +79,27 @@ function logprobsAsk(endpoint: GenerationPlan['endpoint'], body: Body): Logprobs
 
 export class SimCore {
   readonly scheduler: SeqScheduler;
+  /** The engine clock every generation of this core shares. */
+  readonly batch: BatchClock;
 
   constructor(readonly settings: SimSettings) {
     this.scheduler = new SeqScheduler(settings.maxNumSeqs, settings.maxQueue);
+    this.batch = new BatchClock(settings);
+  }
+
+  load(): SimLoad {
+    const { running, waiting } = this.scheduler.load;
+    return { running, waiting, cacheUsage: Math.min(1, this.batch.cachedTokens() / this.settings.kvCacheTokens) };
+  }
+
+  /**
+   * Spends the request's own share of the first-token time (ttftMs, or the fault's override in
+   * its place, which then stands for the prefill too), then joins the batch.
+   */
+  private async enter(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs: number | undefined): Promise<Sequence> {
+    await pause(firstTokenDelayMs ?? this.settings.ttftMs, signal);
+    const promptTokens = plan.usage.prompt_tokens;
+    return this.batch.join({ promptTokens, prefillTokens: firstTokenDelayMs === undefined ? promptTokens : 0, lengths: plan.choices.map((c) => c.tokens.length) }, signal);
   }
 
   /** Real token counts come from the counting worker: a large prompt never blocks the event loop. */
@@ -114,10 +143,14 @@ export class SimCore {
     return this.scheduler.acquire(signal);
   }
 
-  /** Non-streaming: waits the whole generation time, then answers. */
+  /** Non-streaming: goes through every step of the generation in the batch, then answers. */
   async complete(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs?: number): Promise<Body> {
-    const steps = Math.max(0, ...plan.choices.map((c) => c.tokens.length)) - 1;
-    await pause((firstTokenDelayMs ?? plan.firstTokenMs) + Math.max(0, steps) * this.settings.itlMs, signal);
+    const seq = await this.enter(plan, signal, firstTokenDelayMs);
+    try {
+      for (let step = 0; step < seq.steps; step++) await seq.next();
+    } finally {
+      seq.leave();
+    }
     return (plan.endpoint === 'chat' ? chatBody : completionBody)(plan, plan.choices, plan.usage);
   }
 
@@ -125,17 +158,24 @@ export class SimCore {
   async *stream(plan: GenerationPlan, signal: AbortSignal, includeUsage: boolean, firstTokenDelayMs?: number): AsyncGenerator<Body> {
     const head = { id: plan.id, object: plan.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: plan.created, model: plan.model };
     const w = new ChunkWriter(head, plan.choices);
-    await pause(firstTokenDelayMs ?? plan.firstTokenMs, signal);
-    for (let index = 0; index < plan.choices.length; index++) {
-      const opening = w.opening(index);
-      if (opening) yield opening;
-    }
-    const longest = Math.max(0, ...plan.choices.map((c) => c.tokens.length));
-    for (let step = 0; step < longest; step++) {
-      if (step > 0) await pause(this.settings.itlMs, signal);
+    const seq = await this.enter(plan, signal, firstTokenDelayMs);
+    try {
+      // The prefill step yields the first token.
+      await seq.next();
       for (let index = 0; index < plan.choices.length; index++) {
-        if (step < plan.choices[index]!.tokens.length) yield w.token(index, step);
+        const opening = w.opening(index);
+        if (opening) yield opening;
       }
+      const longest = Math.max(0, ...plan.choices.map((c) => c.tokens.length));
+      for (let step = 0; step < longest; step++) {
+        if (step > 0) await seq.next();
+        for (let index = 0; index < plan.choices.length; index++) {
+          if (step < plan.choices[index]!.tokens.length) yield w.token(index, step);
+        }
+      }
+    } finally {
+      // Cancelled, abandoned or done: out of the batch at once.
+      seq.leave();
     }
     for (let index = 0; index < plan.choices.length; index++) yield w.finish(index);
     if (includeUsage) yield { ...head, choices: [], usage: plan.usage };
@@ -148,7 +188,14 @@ export class SimCore {
     // A flat array of numbers is one tokenized input, not many.
     const items = inputs.length > 0 && typeof inputs[0] === 'number' ? [inputs] : inputs;
     const promptTokens = sum(await countPrompts(promptsOf({ input: items }, 'embeddings')));
-    await pause(this.settings.ttftMs + this.settings.prefillMsPerToken * promptTokens, signal);
+    await pause(this.settings.ttftMs, signal);
+    // An embedding is a prefill without decoding: one step, which stalls the batch like any prefill.
+    const seq = this.batch.join({ promptTokens, prefillTokens: promptTokens, lengths: [] }, signal);
+    try {
+      await seq.next();
+    } finally {
+      seq.leave();
+    }
     const base64 = body.encoding_format === 'base64';
     const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens };
     return {

@@ -1,13 +1,30 @@
 // `sluice sim`: the simulator as a standalone OpenAI-compatible HTTP server that serves any model
 // name, so the `openai` engine is tested over real HTTP. It answers errors the way vLLM does
 // (these bodies are the engine's, which the gateway maps to its own catalog), and injects faults
-// at the HTTP level: resets, cut streams, bad JSON.
+// at the HTTP level: resets, cut streams, bad JSON. GET /metrics serves vLLM's load gauges.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simSettingsSchema, type FaultName, type SimSettings } from '../config/schema.js';
 import { CUT_AFTER_CHUNKS, drawFault, FAULT_HEADER, parseFault } from './faults.js';
 import { EngineFullError } from './scheduler.js';
-import { SimCore, SimRequestError } from './sim-core.js';
+import { SimCore, SimRequestError, type SimLoad } from './sim-core.js';
+
+/** The model name /v1/models lists and the metrics are labelled with. */
+const MODEL_NAME = 'sim';
+
+/**
+ * vLLM's load gauges in the Prometheus text format, named, labelled and described as vLLM's are.
+ * vLLM has since deprecated vllm:gpu_cache_usage_perc for vllm:kv_cache_usage_perc
+ * (vllm-project/vllm#18354), so both names are served.
+ */
+export function vllmMetricsText(load: SimLoad, modelName = MODEL_NAME): string {
+  const label = `{model_name="${modelName.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"}`;
+  const gauge = (name: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name}${label} ${value}\n`;
+  return gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', load.running)
+    + gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', load.waiting)
+    + gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', load.cacheUsage)
+    + gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', load.cacheUsage);
+}
 
 export interface SimServerOptions {
   port?: number;
@@ -57,7 +74,11 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'sim', object: 'model', created: 0, owned_by: 'sluice-sim' }] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: MODEL_NAME, object: 'model', created: 0, owned_by: 'sluice-sim' }] }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()));
       return;
     }
     const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;

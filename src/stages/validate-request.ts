@@ -6,6 +6,7 @@ import { checkBody } from '../openai/check-body.js';
 import { invalidParameter } from '../openai/validate.js';
 import type { JsonBody } from '../server/body.js';
 import type { RequestContext } from '../server/context.js';
+import { requestedPriority } from './admit.js';
 
 export function validateRequest(ctx: RequestContext, endpoint: Endpoint, raw: JsonBody): void {
   const body = raw.value;
@@ -13,6 +14,7 @@ export function validateRequest(ctx: RequestContext, endpoint: Endpoint, raw: Js
     const problem = checkBody(endpoint, body);
     if (problem) throw invalidParameter(problem);
   }
+  ctx.requestedPriority = requestedPriority(ctx);
   ctx.endpoint = endpoint;
   ctx.body = body;
   ctx.stream = endpoint !== 'embeddings' && body.stream === true;

@@ -4,7 +4,7 @@ import type { FaultName, SimSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { CUT_AFTER_CHUNKS, drawFault } from '../../sim/faults.js';
 import { EngineFullError } from '../../sim/scheduler.js';
-import { SimCore, SimRequestError, type GenerationPlan } from '../../sim/sim-core.js';
+import { SimCore, SimRequestError, type GenerationPlan, type SimLoad } from '../../sim/sim-core.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
@@ -20,6 +20,11 @@ export class SimEngine implements Engine {
 
   constructor(settings: SimSettings) {
     this.core = new SimCore(settings);
+  }
+
+  /** The simulated engine's load, as vLLM reports it: running and waiting requests, KV-cache usage. */
+  load(): SimLoad {
+    return this.core.load();
   }
 
   /** Faults that fail the request before any answer. Returns the first-token delay override. */

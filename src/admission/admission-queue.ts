@@ -1,0 +1,173 @@
+// Admission in front of one deployment (precedence 13): at most `limit()` requests in service,
+// and in front of them one queue ordered by priority class (critical, then standard, then batch),
+// first come first served within a class. Each class has its own length and wait bounds; all
+// waiters together are bounded by maxQueue, and a request that finds the queue full while its
+// own class has room evicts the newest waiter of a lower class rather than being refused: under a
+// flood of batch work, interactive requests still get in.
+//
+// Refusals carry retry advice from the measured drain rate (how fast requests leave service),
+// never a constant: the time the queue ahead would take to drain.
+import { GatewayError } from '../errors/gateway-error.js';
+import { ClientClosed } from '../server/context.js';
+import type { Priority } from '../store/keys-repo.js';
+
+export const PRIORITIES: readonly Priority[] = ['critical', 'standard', 'batch'];
+
+export interface ClassBounds {
+  maxLength: number;
+  maxWaitMs: number;
+}
+
+export interface AdmissionOptions {
+  /** Requests in service at most; read at every decision, so an adaptive limit can move it. */
+  limit: () => number;
+  maxQueue: number;
+  classes: Record<Priority, ClassBounds>;
+  now?: () => number;
+}
+
+/** Gives the slot back; calling it again does nothing. */
+export type Release = () => void;
+
+interface Waiter {
+  priority: Priority;
+  enqueuedAt: number;
+  resolve: (release: Release) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Outcome of one admission, for the metrics: how long it waited, or why it was shed. */
+export interface AdmissionEvents {
+  admitted?(priority: Priority, waitedMs: number): void;
+  shed?(priority: Priority, code: 'server_overloaded' | 'queue_timeout'): void;
+}
+
+/** Weight of the newest interval in the drain-rate average. */
+const DRAIN_SMOOTHING = 0.2;
+/** Until a rate is measured, one request a second is assumed: retry advice stays conservative. */
+const UNMEASURED_RATE_PER_S = 1;
+const MIN_ADVICE_MS = 100;
+const MAX_ADVICE_MS = 60_000;
+
+export class AdmissionQueue {
+  private inService = 0;
+  private readonly waiting: Record<Priority, Waiter[]> = { critical: [], standard: [], batch: [] };
+  private waiters = 0;
+  /** Completions per second, smoothed; measured from the gaps between releases. */
+  private drainPerS = 0;
+  private lastReleaseAt: number | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: AdmissionOptions, private readonly events: AdmissionEvents = {}) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get running(): number {
+    return this.inService;
+  }
+
+  queued(priority?: Priority): number {
+    return priority === undefined ? this.waiters : this.waiting[priority].length;
+  }
+
+  /** A slot at once (no promise) when one is free and nobody waits; otherwise a place in the queue. */
+  acquire(priority: Priority, signal?: AbortSignal): Release | Promise<Release> {
+    if (this.waiters === 0 && this.inService < this.opts.limit()) {
+      this.inService++;
+      this.events.admitted?.(priority, 0);
+      return this.releaser();
+    }
+    signal?.throwIfAborted();
+    const bounds = this.opts.classes[priority];
+    if (this.waiting[priority].length >= bounds.maxLength) throw this.shed(priority, 'server_overloaded', `The ${priority} queue is full.`);
+    if (this.waiters >= this.opts.maxQueue && !this.evictBelow(priority)) throw this.shed(priority, 'server_overloaded', 'The queue is full.');
+    return new Promise<Release>((resolve, reject) => {
+      const w: Waiter = { priority, enqueuedAt: this.now(), resolve, reject, timer: undefined, signal, onAbort: undefined };
+      w.timer = setTimeout(() => {
+        this.remove(w);
+        reject(this.shed(priority, 'queue_timeout', `The request waited ${bounds.maxWaitMs} ms in the ${priority} queue without being served.`));
+      }, bounds.maxWaitMs);
+      if (signal) {
+        // A client gone while queued leaves at once and holds nothing.
+        w.onAbort = () => {
+          this.remove(w);
+          reject(new ClientClosed());
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.waiting[priority].push(w);
+      this.waiters++;
+    });
+  }
+
+  /** The queue ahead drained at the measured rate: how long a refused request should wait. */
+  retryAfterMs(): number {
+    const rate = this.drainPerS > 0 ? this.drainPerS : UNMEASURED_RATE_PER_S;
+    const ms = ((this.waiters + 1) / rate) * 1000;
+    return Math.min(MAX_ADVICE_MS, Math.max(MIN_ADVICE_MS, Math.ceil(ms)));
+  }
+
+  private shed(priority: Priority, code: 'server_overloaded' | 'queue_timeout', message: string): GatewayError {
+    this.events.shed?.(priority, code);
+    return new GatewayError(code, { message, retryAfterMs: this.retryAfterMs() });
+  }
+
+  /** Makes room for a `priority` arrival by evicting the newest waiter of the lowest lower class. */
+  private evictBelow(priority: Priority): boolean {
+    for (let i = PRIORITIES.length - 1; PRIORITIES[i] !== priority; i--) {
+      const lower = PRIORITIES[i]!;
+      const victim = this.waiting[lower].at(-1);
+      if (!victim) continue;
+      this.remove(victim);
+      victim.reject(this.shed(lower, 'server_overloaded', `The request was moved out of the ${lower} queue by higher-priority traffic.`));
+      return true;
+    }
+    return false;
+  }
+
+  private remove(w: Waiter): void {
+    const list = this.waiting[w.priority];
+    const i = list.indexOf(w);
+    if (i === -1) return;
+    list.splice(i, 1);
+    this.waiters--;
+    clearTimeout(w.timer);
+    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  }
+
+  private releaser(): Release {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inService--;
+      this.measureDrain();
+      this.dispatch();
+    };
+  }
+
+  private measureDrain(): void {
+    const t = this.now();
+    if (this.lastReleaseAt !== undefined) {
+      const gapS = Math.max(1e-3, (t - this.lastReleaseAt) / 1000);
+      const rate = 1 / gapS;
+      this.drainPerS = this.drainPerS === 0 ? rate : this.drainPerS + DRAIN_SMOOTHING * (rate - this.drainPerS);
+    }
+    this.lastReleaseAt = t;
+  }
+
+  /** Fills free slots from the head of the highest non-empty class. */
+  private dispatch(): void {
+    while (this.waiters > 0 && this.inService < this.opts.limit()) {
+      const priority = PRIORITIES.find((p) => this.waiting[p].length > 0)!;
+      const w = this.waiting[priority][0]!;
+      this.remove(w);
+      this.inService++;
+      this.events.admitted?.(priority, this.now() - w.enqueuedAt);
+      w.resolve(this.releaser());
+    }
+  }
+}
