@@ -33,7 +33,7 @@ export function overloadedBy(err: unknown): boolean {
   return err instanceof GatewayError && OVERLOAD_CODES.has(err.code);
 }
 
-/** Undefined when the deployment admits everything, or a slot was free (no promise). */
+/** Undefined when the deployment admits everything; no promise when a slot was free. */
 export function admit(ctx: RequestContext): Admitted | Promise<Admitted> | undefined {
   const admission = ctx.deployment!.admission;
   if (!admission) return undefined;

@@ -16,8 +16,6 @@ import { maxCompletionTokens, servedTokens } from '../tokenize/request-tokens.js
 export interface LimitSpend {
   tokenChecks: LimitCheck[];
   reserved: number;
-  /** The prompt's part of it: what a stream cut before the engine's usage still consumed. */
-  prompt: number;
   local: boolean;
 }
 
@@ -90,7 +88,7 @@ function apply(ctx: RequestContext, checks: LimitCheck[], taken: TakenLimits, me
   for (const [name, value] of rateLimitHeaders(checks, taken.verdicts)) ctx.res.setHeader(name, value);
   if (taken.allowed) {
     const tokenChecks = checks.filter((c) => c.kind === 'tokens');
-    if (tokenChecks.length > 0) ctx.limitSpend = { tokenChecks, reserved: tokenChecks[0]!.cost, prompt: promptEstimate(ctx), local: taken.local };
+    if (tokenChecks.length > 0) ctx.limitSpend = { tokenChecks, reserved: tokenChecks[0]!.cost, local: taken.local };
     return;
   }
   const err = refusal(ctx, checks, taken);
@@ -132,8 +130,8 @@ export function settleRateLimits(ctx: RequestContext, limiter: RateLimiter, stat
   ctx.limitSpend = undefined;
   const served = servedTokens(ctx, status);
   // Output was delivered but the engine never said how big the prompt was (a cut stream): the
-  // prompt as reserved stands, so that dropping a stream never refunds a prompt the engine read.
-  const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? spend.prompt;
+  // prompt's estimate stands, so that dropping a stream never refunds a prompt the engine read.
+  const input = ctx.usage?.prompt_tokens ?? ctx.promptTokens ?? promptEstimate(ctx);
   const used = served ? input + served.output : 0;
   limiter.correct(spend.tokenChecks, used - spend.reserved, spend.local);
 }
