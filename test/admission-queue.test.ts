@@ -145,3 +145,24 @@ test('retry advice is the time the queue ahead takes to drain at the measured ra
   // Four ahead plus this one, at about ten a second: about half a second.
   assert.ok(advice >= 400 && advice <= 600, `advice ${advice} ms`);
 });
+
+test('a closed gate (the engine saturated) holds requests despite free slots; wake() lets them in, by class', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let open = false;
+  const { q } = setup({ open: () => open }, 4);
+  const order: string[] = [];
+  const b = queued(q, 'batch', 'batch', order);
+  const c = queued(q, 'critical', 'critical', order);
+  q.wake();
+  await tick();
+  assert.deepEqual(order, [], 'nothing passes a closed gate');
+  assert.equal(q.running, 0);
+  open = true;
+  q.wake();
+  await tick();
+  assert.deepEqual(order, ['critical', 'batch']);
+  assert.equal(q.running, 2);
+  c.release!();
+  b.release!();
+  assert.equal(typeof q.acquire('standard'), 'function', 'an open gate with free slots admits at once');
+});

@@ -23,6 +23,11 @@ export interface AdmissionOptions {
   limit: () => number;
   maxQueue: number;
   classes: Record<Priority, ClassBounds>;
+  /**
+   * Whether the engine takes more now, whatever the limit: false while its own published queue
+   * is past its threshold (engine-load.ts). Call wake() when it may have turned true.
+   */
+  open?: () => boolean;
   now?: () => number;
 }
 
@@ -75,7 +80,7 @@ export class AdmissionQueue {
 
   /** A slot at once (no promise) when one is free and nobody waits; otherwise a place in the queue. */
   acquire(priority: Priority, signal?: AbortSignal): Release | Promise<Release> {
-    if (this.waiters === 0 && this.inService < this.opts.limit()) {
+    if (this.waiters === 0 && this.hasRoom()) {
       this.inService++;
       this.events.admitted?.(priority, 0);
       return this.releaser();
@@ -101,6 +106,15 @@ export class AdmissionQueue {
       this.waiting[priority].push(w);
       this.waiters++;
     });
+  }
+
+  /** Lets waiters in if room appeared other than by a release (the engine's queue went down). */
+  wake(): void {
+    this.dispatch();
+  }
+
+  private hasRoom(): boolean {
+    return this.inService < this.opts.limit() && (this.opts.open?.() ?? true);
   }
 
   /** The queue ahead drained at the measured rate: how long a refused request should wait. */
@@ -161,7 +175,7 @@ export class AdmissionQueue {
 
   /** Fills free slots from the head of the highest non-empty class. */
   private dispatch(): void {
-    while (this.waiters > 0 && this.inService < this.opts.limit()) {
+    while (this.waiters > 0 && this.hasRoom()) {
       const priority = PRIORITIES.find((p) => this.waiting[p].length > 0)!;
       const w = this.waiting[priority][0]!;
       this.remove(w);

@@ -3,6 +3,7 @@
 import type { AdmissionConfig } from '../config/schema.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import { AdmissionQueue, type AdmissionEvents, type Release } from './admission-queue.js';
+import type { EngineLoad } from './engine-load.js';
 import type { Priority } from '../store/keys-repo.js';
 
 export interface DeploymentAdmission {
@@ -19,7 +20,11 @@ export interface DeploymentAdmission {
 
 export type Admitted = (latencyMs: number | undefined, overloaded: boolean) => void;
 
-export function createAdmission(config: AdmissionConfig, events: AdmissionEvents = {}): DeploymentAdmission {
+/**
+ * `engineLoad`: the engine's own published load, when the deployment polls it; admission holds
+ * requests in this queue while the engine's queue is past its threshold.
+ */
+export function createAdmission(config: AdmissionConfig, events: AdmissionEvents = {}, engineLoad?: Pick<EngineLoad, 'saturated'>): DeploymentAdmission {
   const c = config.maxConcurrency;
   const adaptive = typeof c === 'number' ? undefined : new AdaptiveLimit({ min: c.adaptive.min, max: c.adaptive.max });
   const limit = adaptive ? () => adaptive.limit : () => c as number;
@@ -28,6 +33,7 @@ export function createAdmission(config: AdmissionConfig, events: AdmissionEvents
     limit,
     maxQueue: config.maxQueue ?? critical.maxLength + standard.maxLength + batch.maxLength,
     classes: config.queue,
+    ...(engineLoad && { open: () => !engineLoad.saturated() }),
   }, events);
   const admitted = (release: Release): Admitted => {
     if (!adaptive) return release;

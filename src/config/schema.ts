@@ -83,6 +83,17 @@ export const admissionSchema = z.strictObject({
 });
 export type AdmissionConfig = z.infer<typeof admissionSchema>;
 
+/**
+ * Poll the engine's own Prometheus endpoint (vLLM's load gauges) and hold requests in admission
+ * while its queue (vllm:num_requests_waiting) is past maxWaiting. The path is relative to the
+ * engine's origin.
+ */
+export const engineMetricsSchema = z.strictObject({
+  path: z.string().regex(/^\/[^?#\s]*$/, 'path must start with / (relative to the engine\'s origin)').default('/metrics'),
+  intervalMs: z.number().int().min(50).max(60_000).default(250),
+  maxWaiting: z.number().int().min(0).max(1_000_000).default(8),
+});
+
 const deploymentBase = {
   id: z.string().min(1),
   admission: admissionSchema.optional(),
@@ -100,6 +111,7 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
     upstreamModel: z.string().min(1).optional(),
     apiKeyEnv: z.string().min(1).optional(),
     connections: z.number().int().min(1).max(4096).default(128),
+    engineMetrics: engineMetricsSchema.optional(),
   }),
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;

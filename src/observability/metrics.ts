@@ -35,6 +35,12 @@ export interface AdmissionView {
   limit(): number;
 }
 
+/** What the engine-load gauges read of one deployment that polls its engine. */
+export interface EngineLoadView {
+  deployment: string;
+  load: { latest(): { running: number; waiting: number; kvCacheUsage: number | undefined } | undefined; saturated(): boolean };
+}
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -46,10 +52,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const active = { count: 0 };
   /** Deployments with admission, read at scrape time (set once the registry exists). */
   const admissions: { list: () => AdmissionView[] } = { list: () => [] };
+  /** Deployments polling their engine's load (engineMetrics), read at scrape time. */
+  const engineLoads: { list: () => EngineLoadView[] } = { list: () => [] };
+  /** Sets a gauge per polling deployment from its fresh reading; a stale one is removed, not left at its last value. */
+  const engineGauge = (gauge: Gauge<'deployment'>, read: (r: NonNullable<ReturnType<EngineLoadView['load']['latest']>>) => number | undefined) => {
+    gauge.reset();
+    for (const e of engineLoads.list()) {
+      const r = e.load.latest();
+      const v = r && read(r);
+      if (v !== undefined) gauge.set({ deployment: e.deployment }, v);
+    }
+  };
   return {
     registry,
     active,
     admissions,
+    engineLoads,
     /** One answered request (its counter is updated at the next scrape). */
     countRequest(endpoint: string, model: string, status: number, code: string): void {
       requests.add(`${endpoint}\u0000${model}\u0000${status}\u0000${code}`, () => ({ endpoint, model, status, code }));
@@ -145,6 +163,48 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'sluice_admission_shed_total',
       help: 'Requests shed by admission, by deployment, priority class and code (server_overloaded, queue_timeout).',
       labelNames: ['deployment', 'priority', 'code'] as const,
+      registers: [registry],
+    }),
+    engineRunning: new Gauge({
+      name: 'sluice_engine_requests_running',
+      help: "Requests the engine reports running (vllm:num_requests_running), by deployment; absent while its metrics are unknown.",
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        engineGauge(this, (r) => r.running);
+      },
+    }),
+    engineWaiting: new Gauge({
+      name: 'sluice_engine_requests_waiting',
+      help: "Requests waiting in the engine's own queue (vllm:num_requests_waiting), by deployment.",
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        engineGauge(this, (r) => r.waiting);
+      },
+    }),
+    engineKvCache: new Gauge({
+      name: 'sluice_engine_kv_cache_usage_ratio',
+      help: "The engine's KV-cache use, 0 to 1 (vllm:kv_cache_usage_perc), by deployment.",
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        engineGauge(this, (r) => r.kvCacheUsage);
+      },
+    }),
+    engineSaturated: new Gauge({
+      name: 'sluice_engine_saturated',
+      help: "1 while admission holds requests back because the engine's own queue is past maxWaiting.",
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const e of engineLoads.list()) this.set({ deployment: e.deployment }, e.load.saturated() ? 1 : 0);
+      },
+    }),
+    engineMetricsErrors: new Counter({
+      name: 'sluice_engine_metrics_errors_total',
+      help: "Polls of an engine's metrics endpoint that failed, by deployment.",
+      labelNames: ['deployment'] as const,
       registers: [registry],
     }),
     inFlight: new Gauge({

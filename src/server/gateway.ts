@@ -15,6 +15,7 @@ import { createLogger, createRequestLogger, type Logger } from '../observability
 import { createMetrics } from '../observability/metrics.js';
 import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
+import { engineLoadLog } from '../admission/engine-load-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
@@ -92,14 +93,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
     billing: new Billing(store, logger, journalDir),
-    registry: new ModelRegistry(config.models, opts.engineFor, (deployment) => ({
-      admitted: (priority, waitedMs) => metrics.admissionWait.observe({ deployment, priority }, waitedMs / 1000),
-      shed: (priority, code) => metrics.admissionShed.inc({ deployment, priority, code }),
-    })),
+    registry: new ModelRegistry(config.models, {
+      ...(opts.engineFor && { engineFor: opts.engineFor }),
+      admissionEvents: (deployment) => ({
+        admitted: (priority, waitedMs) => metrics.admissionWait.observe({ deployment, priority }, waitedMs / 1000),
+        shed: (priority, code) => metrics.admissionShed.inc({ deployment, priority, code }),
+      }),
+      engineLoadEvents: (deployment) => engineLoadLog(deployment, logger, metrics),
+    }),
     metrics,
     limiter,
   };
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
+  metrics.engineLoads.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.engineLoad ? [{ deployment: d.config.id, load: d.engineLoad }] : [])));
   const requestLog = createRequestLogger(logger);
   const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
   const router = createRouter(routes);
