@@ -24,6 +24,12 @@ export interface EngineCall {
   fault: FaultName | undefined;
   /** The client asked for stream_options.include_usage. */
   clientWantsUsage: boolean;
+  /**
+   * json() only: called once when the engine produced its first token (or, for embeddings, began
+   * its answer). Until then the first-token timeout runs, for non-streaming requests too, so a hung
+   * engine is found within firstTokenMs rather than at the total timeout (see reportsFirstToken).
+   */
+  onFirstToken?: () => void;
 }
 
 export interface JsonAnswer {
@@ -48,6 +54,11 @@ export interface StreamAnswer {
 }
 
 export interface Engine {
+  /**
+   * True when json() calls `onFirstToken` as its first token is produced: the gateway then runs
+   * the first-token timeout on non-streaming requests as well (else only the total timeout).
+   */
+  readonly reportsFirstToken?: boolean;
   json(call: EngineCall): Promise<JsonAnswer>;
   stream(call: EngineCall): Promise<StreamAnswer>;
   close(): Promise<void>;

@@ -22,14 +22,23 @@ function explain(ctx: RequestContext, err: unknown): unknown {
 }
 
 export async function executeJson(ctx: RequestContext, call: EngineCall): Promise<JsonAnswer> {
-  const { totalMs } = ctx.model!.config.timeouts;
+  const { firstTokenMs, totalMs } = ctx.model!.config.timeouts;
+  const engine = ctx.deployment!.engine;
   const timer = abortAfter(ctx, totalMs, () => new GatewayError('generation_timeout', { message: `The generation did not finish within ${totalMs} ms.` }));
+  // A hung engine is found within firstTokenMs, not at the total timeout: where the engine says
+  // when its first token came, the first-token timeout runs for non-streaming requests too.
+  let firstTimer: NodeJS.Timeout | undefined;
+  if (engine.reportsFirstToken && firstTokenMs < totalMs) {
+    firstTimer = abortAfter(ctx, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
+    call.onFirstToken = () => clearTimeout(firstTimer);
+  }
   try {
-    return await ctx.deployment!.engine.json(call);
+    return await engine.json(call);
   } catch (err) {
     throw explain(ctx, err);
   } finally {
     clearTimeout(timer);
+    clearTimeout(firstTimer);
   }
 }
 
