@@ -65,9 +65,15 @@ const SETTLE_MS = 12_000;
  * happened before. sluice_requests_in_flight counts every request being served, the scrape that
  * reads it included, so at rest it reads 1.
  */
-const OCCUPANCY_GAUGES = ['sluice_admission_queue_length', 'sluice_admission_in_service', 'sluice_requests_in_flight'] as const;
-/** Gauges that are not occupancy: a setting (the limit in force). */
-const OTHER_GAUGES = ['sluice_admission_limit'];
+const OCCUPANCY_GAUGES = ['sluice_admission_queue_length', 'sluice_admission_in_service', 'sluice_requests_in_flight', 'sluice_deployment_outstanding_requests'] as const;
+/**
+ * Gauges that are not the gateway's occupancy: settings (the limit in force), health verdicts, and
+ * the engine's own published load (engineMetrics; this test reads the engine's /metrics itself).
+ */
+const OTHER_GAUGES = [
+  'sluice_admission_limit', 'sluice_deployment_circuit_state', 'sluice_deployment_healthy',
+  'sluice_engine_requests_running', 'sluice_engine_requests_waiting', 'sluice_engine_kv_cache_usage_ratio', 'sluice_engine_saturated',
+];
 /** prom-client's default process metrics (heap, handles, event loop): the whole test process's. */
 const PROCESS_GAUGE = /^sluice_(process|nodejs)_/;
 /** What the occupancy gauges read when nothing is held. */
@@ -76,6 +82,7 @@ const IDLE: Record<string, number> = {
   [`sluice_admission_queue_length{deployment="${DEPLOYMENT}",priority="standard"}`]: 0,
   [`sluice_admission_queue_length{deployment="${DEPLOYMENT}",priority="batch"}`]: 0,
   [`sluice_admission_in_service{deployment="${DEPLOYMENT}"}`]: 0,
+  [`sluice_deployment_outstanding_requests{model="${MODEL}",deployment="${DEPLOYMENT}"}`]: 0,
   sluice_requests_in_flight: 1,
 };
 
@@ -117,6 +124,8 @@ before(async () => {
       id: MODEL,
       pricing: { inputPerMTok: 1, outputPerMTok: 1 },
       timeouts: TIMEOUTS,
+      // A short cooldown: the circuit the engine restart opens lets its probe through soon.
+      circuitBreaker: { cooldownMs: 200 },
       deployments: [{ id: DEPLOYMENT, engine: 'openai', baseUrl: sim.url, admission: ADMISSION }],
     }],
   });
@@ -367,7 +376,14 @@ function busy(queued: Partial<Record<Priority, number>>, inService: number): Rec
     [`sluice_admission_queue_length{deployment="${DEPLOYMENT}",priority="standard"}`]: queued.standard ?? 0,
     [`sluice_admission_queue_length{deployment="${DEPLOYMENT}",priority="batch"}`]: queued.batch ?? 0,
     [`sluice_admission_in_service{deployment="${DEPLOYMENT}"}`]: inService,
+    [`sluice_deployment_outstanding_requests{model="${MODEL}",deployment="${DEPLOYMENT}"}`]: inService,
   };
+}
+
+/** The deployment's circuit: 0 closed, 1 half-open, 2 open. */
+async function circuitState(): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  return Number(new RegExp(`^sluice_deployment_circuit_state\\{model="${MODEL}",deployment="${DEPLOYMENT}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
 /** The simulator's own (vLLM's) load gauges. */
@@ -500,6 +516,13 @@ test('flood, disconnects and an engine restart leave every gauge at zero, nothin
     assert.ok([...cut, ...behind].every((o) => o.kind === 'stream-error' || [502, 503, 504].includes(o.status!)), JSON.stringify([...cut, ...behind]));
     assert.deepEqual(await waitFor('slots released while the engine is down', occupancy, sameAs(IDLE)), IDLE);
     sim = await restartSim(port);
+    // The failures opened the deployment's circuit (routing's outlier detection): after its
+    // cooldown one probe goes through and, served by the new engine, closes it.
+    await waitFor('the circuit ready for a probe', circuitState, (state) => state !== 2);
+    const probe = await within(call({ priority: 'critical', stream: false }), 'the probe after the restart');
+    all.push(probe);
+    assert.equal(probe.kind, 'ok', JSON.stringify(probe));
+    assert.equal(await circuitState(), 0, 'the probe closed the circuit');
     // Later requests are served by the new engine, without a retry (two at a time: both admitted
     // at once, so that no batch request waits longer than its class allows).
     const later: Outcome[] = [];

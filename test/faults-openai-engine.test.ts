@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { startSimServer, type SimServer } from '../src/sim/sim-server.js';
 import type { ErrorCode } from '../src/errors/catalog.js';
 import type { FaultName } from '../src/config/schema.js';
+import { SINGLE_ATTEMPT } from './helpers/routing.js';
 import { startTestGateway, http, type TestGateway } from './helpers/gateway.js';
 import { assertContractError } from './helpers/assert-error.js';
 
@@ -73,8 +74,10 @@ before(async () => {
   await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
   stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
   process.env[UPSTREAM_KEY_ENV] = UPSTREAM_KEY;
+  // One attempt, no circuit: these tests map a single attempt's failure to the catalog (retries,
+  // fallbacks and circuits are test/routing*.test.ts's).
   const up = (id: string, baseUrl: string, extra: Record<string, unknown> = {}, timeouts = LAX) => ({
-    id, timeouts, deployments: [{ id: 'up', engine: 'openai', baseUrl, faultHeader: true, ...extra }],
+    id, timeouts, ...SINGLE_ATTEMPT, deployments: [{ id: 'up', engine: 'openai', baseUrl, faultHeader: true, ...extra }],
   });
   gw = await startTestGateway({
     models: [

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import type { ErrorCode } from '../src/errors/catalog.js';
 import type { FaultName } from '../src/config/schema.js';
+import { SINGLE_ATTEMPT } from './helpers/routing.js';
 import { startTestGateway, simModel, http, type TestGateway } from './helpers/gateway.js';
 import { assertContractError } from './helpers/assert-error.js';
 
@@ -20,12 +21,13 @@ let gw: TestGateway;
 
 before(async () => {
   gw = await startTestGateway({
+    // One attempt, no circuit: these tests map a single attempt's failure to the catalog.
     models: [
-      simModel('m', { timeouts: TIMEOUTS }, { slowFirstTokenMs: 60_000 }),
-      simModel('m-lax', { timeouts: LAX }, { slowFirstTokenMs: 60_000 }),
-      simModel('always-crash', {}, { faultRates: { crash: 1 } }),
-      { id: 'deaf', deployments: [{ id: 'deaf-sim', engine: 'sim', faultHeader: false, sim: { ttftMs: 1, itlMs: 1 } }] },
-      { id: 'emb', kind: 'embedding', timeouts: LAX, deployments: [{ id: 'emb-sim', engine: 'sim', faultHeader: true, sim: { ttftMs: 1, embeddingDimensions: 8 } }] },
+      simModel('m', { timeouts: TIMEOUTS, ...SINGLE_ATTEMPT }, { slowFirstTokenMs: 60_000 }),
+      simModel('m-lax', { timeouts: LAX, ...SINGLE_ATTEMPT }, { slowFirstTokenMs: 60_000 }),
+      simModel('always-crash', { ...SINGLE_ATTEMPT }, { faultRates: { crash: 1 } }),
+      { id: 'deaf', ...SINGLE_ATTEMPT, deployments: [{ id: 'deaf-sim', engine: 'sim', faultHeader: false, sim: { ttftMs: 1, itlMs: 1 } }] },
+      { id: 'emb', kind: 'embedding', timeouts: LAX, ...SINGLE_ATTEMPT, deployments: [{ id: 'emb-sim', engine: 'sim', faultHeader: true, sim: { ttftMs: 1, embeddingDimensions: 8 } }] },
     ],
   });
   const warm = await chat('m-lax', undefined);

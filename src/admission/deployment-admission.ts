@@ -43,6 +43,8 @@ export function createAdmission(config: AdmissionConfig, events: AdmissionEvents
     return (latencyMs, overloaded) => {
       release();
       adaptive.onSample(latencyMs ?? Date.now() - startedAt, inflight, overloaded, startedAt);
+      // A limit that rose has room for waiters now, not at the next release.
+      queue.wake();
     };
   };
   return {

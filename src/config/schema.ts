@@ -94,8 +94,21 @@ export const engineMetricsSchema = z.strictObject({
   maxWaiting: z.number().int().min(0).max(1_000_000).default(8),
 });
 
+/** Active health checks of an engine: GET origin + path; anything but a 2xx within timeoutMs fails. */
+export const healthCheckSchema = z.strictObject({
+  path: z.string().regex(/^\/[^?#\s]*$/, "path must start with / (relative to the engine's origin)").default('/health'),
+  intervalMs: z.number().int().min(100).max(600_000).default(5_000),
+  timeoutMs: z.number().int().min(10).max(60_000).default(1_000),
+  /** Consecutive failed checks that take a deployment out, and passed ones that put it back. */
+  unhealthyAfter: z.number().int().min(1).max(100).default(2),
+  healthyAfter: z.number().int().min(1).max(100).default(1),
+});
+export type HealthCheckConfig = z.infer<typeof healthCheckSchema>;
+
 const deploymentBase = {
   id: z.string().min(1),
+  /** Share of the model's traffic relative to its other deployments (weighted two random choices). */
+  weight: z.number().gt(0).max(1_000).default(1),
   admission: admissionSchema.optional(),
   /** true: obey (sim) or forward (openai) the x-sluice-fault request header. */
   faultHeader: z.boolean().default(false),
@@ -112,6 +125,7 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
     apiKeyEnv: z.string().min(1).optional(),
     connections: z.number().int().min(1).max(4096).default(128),
     engineMetrics: engineMetricsSchema.optional(),
+    healthCheck: healthCheckSchema.optional(),
   }),
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
@@ -133,6 +147,39 @@ export const timeoutsSchema = z.strictObject({
   totalMs: z.number().int().min(1).default(120_000),
   idleMs: z.number().int().min(1).default(30_000),
 });
+
+/**
+ * Retries of a failed attempt before the first byte reaches the client (connect failure, reset,
+ * 502, capacity 503/429, first-token timeout; an engine 500 once, elsewhere only), with
+ * exponential backoff and full jitter, under a budget: retries within any `budgetWindowMs` stay
+ * under budgetRatio × the model's requests plus minPerSecond × the window, so an outage never
+ * multiplies traffic by more than 1 + budgetRatio (Finagle's RetryBudget, Envoy's retry budget).
+ */
+export const retriesSchema = z.strictObject({
+  /** Attempts per request in all, the first included (fallback models count too). */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  budgetRatio: z.number().min(0).max(1).default(0.2),
+  minPerSecond: z.number().min(0).max(10_000).default(5),
+  budgetWindowMs: z.number().int().min(1_000).max(600_000).default(10_000),
+  backoffBaseMs: z.number().int().min(0).max(60_000).default(25),
+  backoffMaxMs: z.number().int().min(0).max(60_000).default(1_000),
+});
+
+/**
+ * Passive outlier detection per deployment: `consecutiveFailures` failures in a row, or a failure
+ * ratio of `failureRatio` over `windowMs` (with at least `minRequests` in it), open the circuit for
+ * `cooldownMs`, doubled each time it opens again without a success between, up to maxCooldownMs.
+ * After the cooldown one probe request is let through (half-open): success closes the circuit.
+ */
+export const circuitBreakerSchema = z.strictObject({
+  consecutiveFailures: z.number().int().min(1).max(1_000).default(5),
+  failureRatio: z.number().gt(0).max(1).default(0.5),
+  windowMs: z.number().int().min(100).max(600_000).default(10_000),
+  minRequests: z.number().int().min(1).max(100_000).default(20),
+  cooldownMs: z.number().int().min(10).max(600_000).default(5_000),
+  maxCooldownMs: z.number().int().min(10).max(3_600_000).default(60_000),
+});
+export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
 
 export const pricingSchema = z.strictObject({
   inputPerMTok: z.number().min(0).max(1_000_000).default(0),
@@ -156,6 +203,10 @@ export const modelSchema = z.strictObject({
   /** Per-key limits on this model: each key gets its own allowance. */
   limits: rateLimitsSchema.optional(),
   deployments: z.array(deploymentSchema).default([]),
+  /** Models tried, in order, when every deployment of this one failed retryably (not their own fallbacks). */
+  fallbacks: z.array(z.string().min(1)).max(8).default([]),
+  retries: retriesSchema.prefault({}),
+  circuitBreaker: circuitBreakerSchema.prefault({}),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
@@ -234,6 +285,14 @@ export const configSchema = z.strictObject({
   cfg.models.forEach((m, i) => {
     if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}"` });
     seen.add(m.id);
+    m.fallbacks.forEach((f, j) => {
+      const target = cfg.models.find((o) => o.id === f);
+      if (!target) ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', j], message: `no model "${f}" to fall back to` });
+      else if (f === m.id) ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', j], message: 'a model cannot fall back to itself' });
+      else if (target.kind !== m.kind) ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', j], message: `"${f}" is a model of kind ${target.kind}; ${m.id} is of kind ${m.kind}` });
+    });
+    if (m.circuitBreaker.cooldownMs > m.circuitBreaker.maxCooldownMs) ctx.addIssue({ code: 'custom', path: ['models', i, 'circuitBreaker', 'cooldownMs'], message: 'cooldownMs must not be above maxCooldownMs' });
+    if (m.retries.backoffBaseMs > m.retries.backoffMaxMs) ctx.addIssue({ code: 'custom', path: ['models', i, 'retries', 'backoffBaseMs'], message: 'backoffBaseMs must not be above backoffMaxMs' });
     const deps = new Set<string>();
     m.deployments.forEach((d, j) => {
       if (deps.has(d.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'id'], message: `duplicate deployment id "${d.id}"` });

@@ -41,6 +41,16 @@ export interface EngineLoadView {
   load: { latest(): { running: number; waiting: number; kvCacheUsage: number | undefined } | undefined; saturated(): boolean };
 }
 
+/** What the routing gauges read of every deployment. */
+export interface DeploymentView {
+  model: string;
+  deployment: string;
+  outstanding: number;
+  /** 0 closed, 1 half-open, 2 open. */
+  circuit: number;
+  healthy: boolean;
+}
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -54,6 +64,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const admissions: { list: () => AdmissionView[] } = { list: () => [] };
   /** Deployments polling their engine's load (engineMetrics), read at scrape time. */
   const engineLoads: { list: () => EngineLoadView[] } = { list: () => [] };
+  /** Every deployment's routing state, read at scrape time. */
+  const deployments: { list: () => DeploymentView[] } = { list: () => [] };
   /** Sets a gauge per polling deployment from its fresh reading; a stale one is removed, not left at its last value. */
   const engineGauge = (gauge: Gauge<'deployment'>, read: (r: NonNullable<ReturnType<EngineLoadView['load']['latest']>>) => number | undefined) => {
     gauge.reset();
@@ -68,6 +80,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     active,
     admissions,
     engineLoads,
+    deployments,
     /** One answered request (its counter is updated at the next scrape). */
     countRequest(endpoint: string, model: string, status: number, code: string): void {
       requests.add(`${endpoint}\u0000${model}\u0000${status}\u0000${code}`, () => ({ endpoint, model, status, code }));
@@ -205,6 +218,51 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'sluice_engine_metrics_errors_total',
       help: "Polls of an engine's metrics endpoint that failed, by deployment.",
       labelNames: ['deployment'] as const,
+      registers: [registry],
+    }),
+    deploymentOutstanding: new Gauge({
+      name: 'sluice_deployment_outstanding_requests',
+      help: 'Attempts this replica has in flight on a deployment (the balancer\'s load signal).',
+      labelNames: ['model', 'deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const d of deployments.list()) this.set({ model: d.model, deployment: d.deployment }, d.outstanding);
+      },
+    }),
+    circuitState: new Gauge({
+      name: 'sluice_deployment_circuit_state',
+      help: "A deployment's circuit: 0 closed, 1 half-open (a probe may pass), 2 open (no traffic until its cooldown ends).",
+      labelNames: ['model', 'deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const d of deployments.list()) this.set({ model: d.model, deployment: d.deployment }, d.circuit);
+      },
+    }),
+    deploymentHealthy: new Gauge({
+      name: 'sluice_deployment_healthy',
+      help: "1 while a deployment passes its active health checks (always 1 without them).",
+      labelNames: ['model', 'deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const d of deployments.list()) this.set({ model: d.model, deployment: d.deployment }, d.healthy ? 1 : 0);
+      },
+    }),
+    circuitTransitions: new Counter({
+      name: 'sluice_deployment_circuit_transitions_total',
+      help: "Changes of a deployment's circuit, by the state entered.",
+      labelNames: ['model', 'deployment', 'state'] as const,
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'sluice_retries_total',
+      help: 'Attempts retried (on another deployment, the same, or a fallback model), by model and the failure retried.',
+      labelNames: ['model', 'code'] as const,
+      registers: [registry],
+    }),
+    retryBudgetExhausted: new Counter({
+      name: 'sluice_retry_budget_exhausted_total',
+      help: "Retries not made because the model's retry budget was spent.",
+      labelNames: ['model'] as const,
       registers: [registry],
     }),
     inFlight: new Gauge({

@@ -5,37 +5,50 @@ import type { ServerResponse } from 'node:http';
 import type { EngineCall, JsonAnswer, StreamAnswer } from '../engines/types.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { sseErrorEvent } from '../errors/render.js';
+import type { Cancellation } from '../server/cancellation.js';
 import type { RequestContext } from '../server/context.js';
 import { ClientClosed, clientGone } from '../server/context.js';
 import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents } from '../server/sse.js';
 import { countPromptIfUnknown, usageChunk } from './failed-stream-usage.js';
 
-/** A timer that aborts the request with a catalog error as the abort reason. */
-function abortAfter(ctx: RequestContext, ms: number, make: () => GatewayError): NodeJS.Timeout {
-  return setTimeout(() => ctx.cancel.abort(make()), ms);
+/** A timer that aborts the attempt with a catalog error as the abort reason. */
+function abortAfter(attempt: Cancellation, ms: number, make: () => GatewayError): NodeJS.Timeout {
+  return setTimeout(() => attempt.abort(make()), Math.max(0, ms));
 }
 
 /** After an abort, the reason (a timeout's GatewayError or ClientClosed) explains the failure. */
-function explain(ctx: RequestContext, err: unknown): unknown {
-  const reason: unknown = ctx.cancel.reason;
-  return ctx.cancel.aborted && (reason instanceof GatewayError || reason instanceof ClientClosed) ? reason : err;
+function explain(attempt: Cancellation, err: unknown): unknown {
+  const reason: unknown = attempt.reason;
+  return attempt.aborted && (reason instanceof GatewayError || reason instanceof ClientClosed) ? reason : err;
 }
 
-export async function executeJson(ctx: RequestContext, call: EngineCall): Promise<JsonAnswer> {
+/**
+ * One attempt's timing: its own cancellation (a first-token timeout ends this attempt, and the
+ * next may go elsewhere; the client leaving ends them all) and the request's deadline (totalMs
+ * from the first attempt: retries never run past it).
+ */
+export interface AttemptTiming {
+  cancel: Cancellation;
+  /** performance.now() by which the whole request must be done. */
+  deadline: number;
+}
+
+export async function executeJson(ctx: RequestContext, call: EngineCall, t: AttemptTiming): Promise<JsonAnswer> {
   const { firstTokenMs, totalMs } = ctx.model!.config.timeouts;
   const engine = ctx.deployment!.engine;
-  const timer = abortAfter(ctx, totalMs, () => new GatewayError('generation_timeout', { message: `The generation did not finish within ${totalMs} ms.` }));
+  const left = t.deadline - performance.now();
+  const timer = abortAfter(t.cancel, left, () => new GatewayError('generation_timeout', { message: `The generation did not finish within ${totalMs} ms.` }));
   // A hung engine is found within firstTokenMs, not at the total timeout: where the engine says
   // when its first token came, the first-token timeout runs for non-streaming requests too.
   let firstTimer: NodeJS.Timeout | undefined;
-  if (engine.reportsFirstToken && firstTokenMs < totalMs) {
-    firstTimer = abortAfter(ctx, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
+  if (engine.reportsFirstToken && firstTokenMs < left) {
+    firstTimer = abortAfter(t.cancel, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
     call.onFirstToken = () => clearTimeout(firstTimer);
   }
   try {
     return await engine.json(call);
   } catch (err) {
-    throw explain(ctx, err);
+    throw explain(t.cancel, err);
   } finally {
     clearTimeout(timer);
     clearTimeout(firstTimer);
@@ -46,10 +59,10 @@ function startStream(res: ServerResponse, requestId: string): void {
   res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestId });
 }
 
-export async function executeStream(ctx: RequestContext, call: EngineCall, finish: (status: number, code: string | undefined) => Promise<void>): Promise<void> {
+export async function executeStream(ctx: RequestContext, call: EngineCall, t: AttemptTiming, finish: (status: number, code: string | undefined) => Promise<void>): Promise<void> {
   const { firstTokenMs, idleMs, totalMs } = ctx.model!.config.timeouts;
   const { res } = ctx;
-  const firstTimer = abortAfter(ctx, Math.min(firstTokenMs, totalMs), () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
+  const firstTimer = abortAfter(t.cancel, Math.min(firstTokenMs, t.deadline - performance.now()), () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
   let answer: StreamAnswer | undefined;
   let iterator: AsyncIterator<string[]> | undefined;
   let first: IteratorResult<string[]>;
@@ -59,15 +72,15 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
     first = await iterator.next();
   } catch (err) {
     await iterator?.return?.();
-    throw explain(ctx, err);
+    throw explain(t.cancel, err);
   } finally {
     clearTimeout(firstTimer);
   }
 
   ctx.firstByteMs = performance.now() - ctx.startedAt;
   startStream(res, ctx.id);
-  const idleTimer = abortAfter(ctx, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
-  const totalTimer = abortAfter(ctx, totalMs, () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
+  const idleTimer = abortAfter(t.cancel, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
+  const totalTimer = abortAfter(t.cancel, t.deadline - performance.now(), () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
   let sent = 0;
   try {
     let r = first;
@@ -94,7 +107,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, finis
   } catch (err) {
     ctx.usage = answer.usage();
     ctx.streamedEvents = sent;
-    const cause = explain(ctx, err);
+    const cause = explain(t.cancel, err);
     if (cause instanceof ClientClosed || clientGone(ctx)) throw cause;
     const gerr = toGatewayError(cause);
     ctx.midStreamError = gerr;

@@ -1,28 +1,45 @@
-// The model registry: models from the config, one engine per deployment, and the choice of a
-// deployment for a request.
+// The model registry: models from the config, one engine per deployment, and each deployment's
+// run-time state (weight, maintenance, load, health) that the balancer (balancer.ts) reads.
 import { admissionSchema, type DeploymentConfig, type ModelConfig } from '../config/schema.js';
 import { SimEngine } from '../engines/sim/sim-engine.js';
 import { OpenAIEngine } from '../engines/openai/openai-engine.js';
 import type { Engine } from '../engines/types.js';
-import { GatewayError } from '../errors/gateway-error.js';
+import { Circuit, type CircuitEvents } from './circuit.js';
+import { HealthCheck, type HealthCheckEvents } from './health-check.js';
+import { RetryBudget } from './retry-budget.js';
 import { createAdmission, type DeploymentAdmission } from '../admission/deployment-admission.js';
 import type { AdmissionEvents } from '../admission/admission-queue.js';
 import { EngineLoad, type EngineLoadEvents } from '../admission/engine-load.js';
 
 export interface Deployment {
   config: DeploymentConfig;
+  /** The model it serves (deployment ids are unique within a model only). */
+  modelId: string;
   engine: Engine;
+  /** Run-time settings, from the config at start and changed by the admin API. */
+  weight: number;
+  maintenance: boolean;
+  /** Attempts this replica has in flight on it: the balancer's load signal. */
+  outstanding: number;
+  /** Passive outlier detection from real requests' outcomes. */
+  circuit: Circuit;
+  /** Verdict of the active health checks (true without them). */
+  activeHealthy: boolean;
+  /** While the engine's own capacity advice (retry-after on a 429/503) runs: performance.now() clock. */
+  busyUntil: number;
   /** Precedence 13, when the deployment configures `admission` (or `engineMetrics`). */
   admission?: DeploymentAdmission;
   /** The engine's own published load, when the deployment polls it (`engineMetrics`). */
   engineLoad?: EngineLoad;
+  healthCheck?: HealthCheck;
 }
 
 export interface RegisteredModel {
   config: ModelConfig;
   deployments: Deployment[];
-  /** Round-robin cursor over the deployments in service. */
-  next: number;
+  /** Run-time: drained for maintenance (from the config at start, changed by the admin API). */
+  maintenance: boolean;
+  retryBudget: RetryBudget;
 }
 
 export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env): Engine {
@@ -35,6 +52,8 @@ export interface RegistryHooks {
   engineFor?: EngineFactory;
   admissionEvents?: (deploymentId: string) => AdmissionEvents;
   engineLoadEvents?: (deploymentId: string) => EngineLoadEvents;
+  circuitEvents?: (modelId: string, deploymentId: string) => CircuitEvents;
+  healthCheckEvents?: (modelId: string, deploymentId: string) => HealthCheckEvents;
 }
 
 /**
@@ -43,7 +62,7 @@ export interface RegistryHooks {
  */
 const GATE_ONLY_ADMISSION = admissionSchema.parse({ maxConcurrency: 100_000 });
 
-function createDeployment(d: DeploymentConfig, hooks: RegistryHooks): Deployment {
+function createDeployment(model: ModelConfig, d: DeploymentConfig, hooks: RegistryHooks): Deployment {
   const engine = (hooks.engineFor ?? createEngine)(d);
   const metrics = d.engine === 'openai' ? d.engineMetrics : undefined;
   let engineLoad: EngineLoad | undefined;
@@ -61,7 +80,24 @@ function createDeployment(d: DeploymentConfig, hooks: RegistryHooks): Deployment
   const admissionConfig = d.admission ?? (engineLoad ? GATE_ONLY_ADMISSION : undefined);
   const admission = admissionConfig && createAdmission(admissionConfig, hooks.admissionEvents?.(d.id), engineLoad);
   engineLoad?.start();
-  return { config: d, engine, ...(admission && { admission }), ...(engineLoad && { engineLoad }) };
+  const deployment: Deployment = {
+    config: d,
+    modelId: model.id,
+    engine,
+    weight: d.weight,
+    maintenance: d.maintenance,
+    outstanding: 0,
+    circuit: new Circuit(model.circuitBreaker, hooks.circuitEvents?.(model.id, d.id)),
+    activeHealthy: true,
+    busyUntil: 0,
+    ...(admission && { admission }),
+    ...(engineLoad && { engineLoad }),
+  };
+  if (d.engine === 'openai' && d.healthCheck) {
+    deployment.healthCheck = new HealthCheck(new URL(d.baseUrl).origin, d.healthCheck, deployment, hooks.healthCheckEvents?.(model.id, d.id));
+    deployment.healthCheck.start();
+  }
+  return deployment;
 }
 
 export class ModelRegistry {
@@ -69,8 +105,8 @@ export class ModelRegistry {
 
   constructor(models: ModelConfig[], hooks: RegistryHooks = {}) {
     for (const config of models) {
-      const deployments = config.deployments.map((d) => createDeployment(d, hooks));
-      this.models.set(config.id, { config, deployments, next: 0 });
+      const deployments = config.deployments.map((d) => createDeployment(config, d, hooks));
+      this.models.set(config.id, { config, deployments, maintenance: config.maintenance, retryBudget: new RetryBudget(config.retries) });
     }
   }
 
@@ -82,22 +118,7 @@ export class ModelRegistry {
     return [...this.models.values()];
   }
 
-  /** Precedence 12: not deployed is 404, drained for maintenance is 503. */
-  pickDeployment(model: RegisteredModel): Deployment {
-    if (model.config.maintenance) throw new GatewayError('maintenance', { message: `The model ${model.config.id} is down for maintenance.`, retryAfterMs: 30_000 });
-    if (model.deployments.length === 0) throw new GatewayError('model_not_deployed', { message: `The model ${model.config.id} exists but is not deployed right now.` });
-    const n = model.deployments.length;
-    for (let i = 0; i < n; i++) {
-      const d = model.deployments[(model.next + i) % n]!;
-      if (!d.config.maintenance) {
-        model.next = (model.next + i + 1) % n;
-        return d;
-      }
-    }
-    throw new GatewayError('maintenance', { message: `Every deployment of ${model.config.id} is down for maintenance.`, retryAfterMs: 30_000 });
-  }
-
   async close(): Promise<void> {
-    await Promise.all(this.list().flatMap((m) => m.deployments.flatMap((d) => [d.engine.close(), d.engineLoad?.close()])));
+    await Promise.all(this.list().flatMap((m) => m.deployments.flatMap((d) => [d.engine.close(), d.engineLoad?.close(), d.healthCheck?.close()])));
   }
 }

@@ -26,7 +26,10 @@ export interface RequestContext {
   model?: RegisteredModel;
   /** The class the x-sluice-priority header asked for (it may only lower the key's). */
   requestedPriority?: Priority;
+  /** The deployment of the latest attempt: the one that served, when one did. */
   deployment?: Deployment;
+  /** Attempts made on engines (retries and fallbacks included). */
+  attempts?: number;
   /** What in the body adds prompt tokens (gathered once). */
   prompts?: Prompt[];
   /** Each prompt's token count, once counted (a count over the limit it was counted to stops early). */

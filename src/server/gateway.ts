@@ -16,6 +16,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import { engineLoadLog } from '../admission/engine-load-log.js';
+import { circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
@@ -100,11 +101,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         shed: (priority, code) => metrics.admissionShed.inc({ deployment, priority, code }),
       }),
       engineLoadEvents: (deployment) => engineLoadLog(deployment, logger, metrics),
+      circuitEvents: (model, deployment) => circuitLog(model, deployment, logger, metrics),
+      healthCheckEvents: (model, deployment) => healthCheckLog(model, deployment, logger),
     }),
+    routeEvents: routeMetrics(metrics),
     metrics,
     limiter,
   };
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
+  const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
+  metrics.deployments.list = () => deps.registry.list().flatMap((m) => m.deployments.map((d) => ({ model: m.config.id, deployment: d.config.id, outstanding: d.outstanding, circuit: CIRCUIT[d.circuit.current], healthy: d.activeHealthy })));
   metrics.engineLoads.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.engineLoad ? [{ deployment: d.config.id, load: d.engineLoad }] : [])));
   const requestLog = createRequestLogger(logger);
   const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
@@ -131,6 +137,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       code: ctx.errorCode ?? err?.code,
       model: ctx.model?.config.id,
       deployment: ctx.deployment?.config.id,
+      attempts: ctx.attempts,
       key_id: ctx.principal?.key.id,
       account: ctx.principal?.account.id,
       stream: ctx.stream,

@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ModelRegistry } from '../routing/registry.js';
 import type { Store } from '../store/store.js';
 import type { RateLimiter } from '../limits/limiter.js';
+import type { RouteEvents } from '../routing/route.js';
 
 /** What the request stages need, passed in explicitly so a test can build a gateway from parts. */
 export interface GatewayDeps {
@@ -17,4 +18,6 @@ export interface GatewayDeps {
   metrics: Metrics;
   billing: Billing;
   limiter: RateLimiter;
+  /** Retries and spent budgets, for the metrics. */
+  routeEvents?: RouteEvents;
 }

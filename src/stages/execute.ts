@@ -1,6 +1,6 @@
-// Precedence 14: the engine call itself, streamed or not.
+// Precedence 14: one attempt of the engine call itself, streamed or not.
 import type { EngineCall } from '../engines/types.js';
-import { executeJson, executeStream } from '../routing/execute.js';
+import { executeJson, executeStream, type AttemptTiming } from '../routing/execute.js';
 import { parseFault, FAULT_HEADER } from '../sim/faults.js';
 import { ClientClosed, clientGone, type RequestContext } from '../server/context.js';
 import { sendJsonText } from '../server/respond.js';
@@ -8,7 +8,7 @@ import { sendJsonText } from '../server/respond.js';
 /** Settles billing; awaited before the response's last byte, so a delivered answer is on the ledger. */
 export type Finish = (status: number, errorCode: string | undefined) => Promise<void>;
 
-export async function execute(ctx: RequestContext, finish: Finish): Promise<void> {
+export async function execute(ctx: RequestContext, finish: Finish, timing: AttemptTiming): Promise<void> {
   const deployment = ctx.deployment!;
   const body = ctx.body!;
   const call: EngineCall = {
@@ -17,15 +17,15 @@ export async function execute(ctx: RequestContext, finish: Finish): Promise<void
     model: ctx.model!.config,
     deployment: deployment.config,
     requestId: ctx.id,
-    cancel: ctx.cancel,
+    cancel: timing.cancel,
     fault: deployment.config.faultHeader ? parseFault(ctx.req.headers[FAULT_HEADER]) : undefined,
     clientWantsUsage: (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
   };
   if (ctx.stream) {
-    await executeStream(ctx, call, finish);
+    await executeStream(ctx, call, timing, finish);
     return;
   }
-  const answer = await executeJson(ctx, call);
+  const answer = await executeJson(ctx, call, timing);
   // Gone while the engine answered: nothing is delivered, nothing is billed.
   if (clientGone(ctx)) throw new ClientClosed();
   ctx.usage = answer.usage;

@@ -6,10 +6,9 @@ import type { GatewayDeps } from './deps.js';
 import { validateRequest } from './validate-request.js';
 import { resolveModel } from './resolve-model.js';
 import { checkContextLength } from './check-context-length.js';
-import { execute } from './execute.js';
 import { checkAccount, checkPermission } from './access.js';
 import { checkRateLimits, settleRateLimits } from './check-rate-limits.js';
-import { admit, overloadedBy } from './admit.js';
+import { route } from '../routing/route.js';
 import { ClientClosed } from '../server/context.js';
 import { toGatewayError } from '../errors/gateway-error.js';
 
@@ -34,20 +33,7 @@ export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
       if (counting) await counting; // only when the byte bound cannot prove the prompt fits
       const limiting = checkRateLimits(ctx, deps.limiter, deps.metrics); // 10: 429, 503 limit store down
       if (limiting) await limiting; // only with a shared store, or a prompt to count off the loop
-      ctx.deployment = deps.registry.pickDeployment(ctx.model!); // 12: 404 not deployed, 503 maintenance
-      const slot = admit(ctx); // 13: 503 server_overloaded, queue_timeout
-      const done = slot instanceof Promise ? await slot : slot;
-      const admittedAt = performance.now() - ctx.startedAt;
-      let failure: unknown;
-      try {
-        await execute(ctx, (status, code) => settle(ctx, status, code)); // 14: the engine
-      } catch (err) {
-        failure = err;
-        throw err;
-      } finally {
-        // The slot goes back however the request ended; an adaptive limit learns how the engine fared.
-        done?.(ctx.firstByteMs === undefined ? undefined : ctx.firstByteMs - admittedAt, overloadedBy(failure ?? ctx.midStreamError));
-      }
+      await route(ctx, deps.registry, (status, code) => settle(ctx, status, code), deps.routeEvents); // 12-14, with retries
     } catch (err) {
       const e = err instanceof ClientClosed ? undefined : toGatewayError(err);
       await settle(ctx, e?.entry.status ?? 499, e?.code ?? 'client_closed');

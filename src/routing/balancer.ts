@@ -1,0 +1,101 @@
+// The choice of a deployment for one attempt (precedence 12): among the model's deployments that
+// are in service, healthy and not at capacity, the less loaded of two drawn at random in
+// proportion to their weights ("the power of two choices", Mitzenmacher 2001; Envoy's and
+// Finagle's least-request balancers). Two random draws, not the global minimum: replicas that see
+// the same load numbers do not all pile onto the same deployment, and a deployment whose load is
+// stale (a burst just sent to it) is not chosen by everyone at once.
+//
+// Load is this replica's outstanding attempts on the deployment plus, where the engine publishes
+// it (engineMetrics), the engine's own queue, which counts every replica's traffic. Each is per
+// unit of weight. A retry prefers a deployment this request has not tried yet.
+//
+// When nothing can be chosen the error says why, with the advice that fits:
+//   - the model, or every deployment, drained for maintenance: 503 maintenance;
+//   - every deployment in service has its circuit open (or fails its health checks):
+//     503 no_healthy_deployment, retry-after at the nearest cooldown's end;
+// A deployment whose engine answered at capacity with retry advice (429/503 with retry-after) is
+// avoided while that advice runs, as long as another can be chosen; when all are, one is still
+// chosen for a first attempt (the engine decides), and the retry loop does not retry into one.
+// The client then gets the engine's engine_overloaded with the engine's own advice.
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Deployment, RegisteredModel } from './registry.js';
+
+/** A saturated engine (its queue past maxWaiting) is chosen only when no other can be. */
+const SATURATED_PENALTY = 1e6;
+/** Advice when a circuit is half-open with its probe in flight: the probe decides within a moment. */
+const PROBE_ADVICE_MS = 1_000;
+/** Advice for a deployment taken out by its health checks: roughly when the next check may put it back. */
+const UNHEALTHY_ADVICE_MS = 5_000;
+
+function load(d: Deployment): number {
+  const engine = d.engineLoad;
+  let n = d.outstanding + 1;
+  if (engine) {
+    n += engine.latest()?.waiting ?? 0;
+    if (engine.saturated()) n += SATURATED_PENALTY;
+  }
+  return n / d.weight;
+}
+
+function weightedDraw(pool: Deployment[], total: number, random: () => number, skip?: Deployment): Deployment {
+  let r = random() * total;
+  let last: Deployment | undefined;
+  for (const d of pool) {
+    if (d === skip) continue;
+    last = d;
+    r -= d.weight;
+    if (r < 0) return d;
+  }
+  return last!;
+}
+
+export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Deployment> | undefined, now = performance.now(), random: () => number = Math.random): Deployment {
+  const id = model.config.id;
+  if (model.maintenance) throw new GatewayError('maintenance', { message: `The model ${id} is down for maintenance.`, retryAfterMs: 30_000 });
+  const all = model.deployments;
+  if (all.length === 0) throw new GatewayError('model_not_deployed', { message: `The model ${id} exists but is not deployed right now.` });
+  // The common case, one deployment in good shape: no arrays, no draws.
+  if (all.length === 1) {
+    const d = all[0]!;
+    if (!d.maintenance && d.activeHealthy && d.circuit.available()) return d;
+  }
+
+  let ready: Deployment[] = [];
+  const busy: Deployment[] = [];
+  let inService = 0;
+  let reopen = Infinity;
+  for (const d of all) {
+    if (d.maintenance) continue;
+    inService++;
+    if (!d.activeHealthy) {
+      reopen = Math.min(reopen, now + UNHEALTHY_ADVICE_MS);
+      continue;
+    }
+    if (!d.circuit.available()) {
+      const at = d.circuit.reopensAt;
+      reopen = Math.min(reopen, at > 0 ? at : now + PROBE_ADVICE_MS);
+      continue;
+    }
+    (d.busyUntil > now ? busy : ready).push(d);
+  }
+  if (inService === 0) throw new GatewayError('maintenance', { message: `Every deployment of ${id} is down for maintenance.`, retryAfterMs: 30_000 });
+  if (ready.length === 0 && busy.length === 0) throw new GatewayError('no_healthy_deployment', { message: `No deployment of ${id} is healthy right now.`, retryAfterMs: Math.max(1, reopen - now) });
+  if (ready.length === 0) ready = busy;
+
+  let pool = ready;
+  if (tried && tried.size > 0) {
+    const fresh = ready.filter((d) => !tried.has(d));
+    if (fresh.length > 0) pool = fresh;
+  }
+  if (pool.length === 1) return pool[0]!;
+  let total = 0;
+  for (const d of pool) total += d.weight;
+  const a = weightedDraw(pool, total, random);
+  const b = weightedDraw(pool, total - a.weight, random, a);
+  return load(b) < load(a) ? b : a;
+}
+
+/** Whether the model has a deployment this request has not tried that could be chosen now. */
+export function hasUntried(model: RegisteredModel, tried: ReadonlySet<Deployment>, now = performance.now()): boolean {
+  return !model.maintenance && model.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available() && d.busyUntil <= now);
+}

@@ -1,0 +1,175 @@
+// Precedences 12-14 with retries and fallbacks: choose a deployment (balancer.ts), wait for
+// admission to it (admit.ts), run the attempt (execute.ts); when it fails before the first byte
+// reached the client for a cause another try can fix (attempt-outcome.ts), try again: on a
+// deployment not tried yet when there is one, then on the model's fallback models in order, after
+// an exponential backoff with full jitter (Brooker, "Exponential Backoff And Jitter", AWS 2015),
+// under the model's retry budget and never past the request's deadline (totalMs from the first
+// attempt). The client gets the answer of the attempt that succeeded, or the most informative
+// error; x-sluice-attempts and x-sluice-deployment say what happened.
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
+import { Cancellation } from '../server/cancellation.js';
+import { ClientClosed, type RequestContext } from '../server/context.js';
+import { admit, overloadedBy } from '../stages/admit.js';
+import { mayUse } from '../stages/access.js';
+import type { Finish } from '../stages/execute.js';
+import { execute } from '../stages/execute.js';
+import { healthVerdict, moreInformative, retryVerdict, type RetryVerdict } from './attempt-outcome.js';
+import { chooseDeployment, hasUntried } from './balancer.js';
+import type { Deployment, ModelRegistry, RegisteredModel } from './registry.js';
+
+/** Less time than this left before the deadline: no further attempt is started. */
+const MIN_ATTEMPT_MS = 50;
+
+export const ATTEMPTS_HEADER = 'x-sluice-attempts';
+export const DEPLOYMENT_HEADER = 'x-sluice-deployment';
+
+export interface RouteEvents {
+  retried?(model: string, reason: string): void;
+  budgetExhausted?(model: string): void;
+}
+
+/** The fallback models this caller may use, in order: visible, in the key's scope, as large a context. */
+function fallbacksOf(ctx: RequestContext, registry: ModelRegistry): RegisteredModel[] {
+  const primary = ctx.model!.config;
+  const out: RegisteredModel[] = [];
+  for (const id of primary.fallbacks) {
+    const m = registry.get(id);
+    // A fallback never refuses what the model asked for accepted: a smaller context could.
+    if (m && mayUse(m.config, ctx.principal!) && m.config.contextLength >= primary.contextLength) out.push(m);
+  }
+  return out;
+}
+
+function backoffMs(ctx: RequestContext, retry: number): number {
+  const { backoffBaseMs, backoffMaxMs } = ctx.model!.config.retries;
+  return Math.random() * Math.min(backoffMaxMs, backoffBaseMs * 2 ** retry);
+}
+
+/** Waits `ms` unless the client leaves first (then throws ClientClosed or the abort's reason). */
+function pause(ctx: RequestContext, ms: number): Promise<void> | undefined {
+  if (ms < 1) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      undo();
+      resolve();
+    }, ms);
+    const undo = ctx.cancel.onAbort((reason) => {
+      clearTimeout(timer);
+      reject(reason instanceof Error ? reason : new ClientClosed());
+    });
+  });
+}
+
+/** Records an attempt's outcome on its deployment's health. */
+function judge(d: Deployment, err: unknown, probe: boolean): void {
+  switch (healthVerdict(err)) {
+    case 'success':
+      return d.circuit.success(probe);
+    case 'failure':
+      return d.circuit.failure(probe);
+    case 'busy': {
+      const advice = (err as GatewayError).retryAfterMs;
+      if (advice !== undefined && advice > 0) d.busyUntil = performance.now() + Math.min(advice, 60_000);
+      return d.circuit.abandon(probe);
+    }
+    default:
+      return d.circuit.abandon(probe);
+  }
+}
+
+/** One attempt on `d`: admission, the engine call, and the deployment's books kept however it ends. */
+async function attempt(ctx: RequestContext, d: Deployment, finish: Finish, deadline: number): Promise<void> {
+  const slot = admit(ctx); // 13: 503 server_overloaded, queue_timeout
+  const done = slot instanceof Promise ? await slot : slot;
+  const admittedAt = performance.now() - ctx.startedAt;
+  const probe = d.circuit.take();
+  d.outstanding++;
+  const cancel = new Cancellation();
+  const unlink = ctx.cancel.onAbort((reason) => cancel.abort(reason));
+  let failure: unknown;
+  try {
+    await execute(ctx, finish, { cancel, deadline }); // 14: the engine
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    unlink();
+    d.outstanding--;
+    // The slot goes back however the attempt ended; an adaptive limit learns how the engine fared.
+    done?.(ctx.firstByteMs === undefined ? undefined : ctx.firstByteMs - admittedAt, overloadedBy(failure ?? ctx.midStreamError));
+    judge(d, failure ?? ctx.midStreamError, probe);
+  }
+}
+
+export async function route(ctx: RequestContext, registry: ModelRegistry, finish: Finish, events: RouteEvents = {}): Promise<void> {
+  const primary = ctx.model!;
+  const { maxAttempts } = primary.config.retries;
+  const deadline = performance.now() + primary.config.timeouts.totalMs;
+  primary.retryBudget.request();
+  let model = primary;
+  let fallbacks: RegisteredModel[] | undefined;
+  const tried = new Set<Deployment>();
+  let attempts = 0;
+  let best: GatewayError | undefined;
+  let verdict: RetryVerdict = 'any';
+
+  /** A deployment of `model` for the next attempt, or undefined (with `best` updated) if none. */
+  const tryChoose = (): Deployment | undefined => {
+    try {
+      return chooseDeployment(model, tried);
+    } catch (err) {
+      // Nothing to choose in this model (maintenance, circuits open, at capacity): its fallbacks may serve.
+      if (!(err instanceof GatewayError)) throw err;
+      best = moreInformative(best, err);
+      return undefined;
+    }
+  };
+
+  for (;;) {
+    let d: Deployment | undefined;
+    if (attempts === 0 || hasUntried(model, tried)) d = tryChoose();
+    // The same deployment again only when nothing else is left, and never after an engine 500.
+    else if ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any') d = tryChoose();
+    if (d === undefined) {
+      const next = (fallbacks ??= fallbacksOf(ctx, registry)).shift();
+      if (!next) throw best!;
+      model = next;
+      ctx.model = next;
+      // The request goes to the fallback as the client sent it, but for the model's name.
+      ctx.body = { ...ctx.body, model: next.config.id };
+      continue;
+    }
+
+    // A retry never goes to an engine that asked, with its capacity advice, not to be sent more.
+    if (attempts > 0 && d.busyUntil > performance.now()) throw best!;
+    attempts++;
+    tried.add(d);
+    ctx.deployment = d;
+    ctx.attempts = attempts;
+    ctx.res.setHeader(DEPLOYMENT_HEADER, d.config.id);
+    ctx.res.setHeader(ATTEMPTS_HEADER, String(attempts));
+    try {
+      await attempt(ctx, d, finish, deadline);
+      return;
+    } catch (err) {
+      // Only before the first byte: after it the attempt has answered the client (or it left).
+      if (ctx.res.headersSent || err instanceof ClientClosed || ctx.cancel.aborted) throw err;
+      const gerr = toGatewayError(err);
+      best = moreInformative(best, gerr);
+      verdict = retryVerdict(gerr);
+      if (verdict === 'no') throw gerr;
+      if (verdict === 'elsewhere' && !hasUntried(model, tried) && (fallbacks ??= fallbacksOf(ctx, registry)).length === 0) throw best;
+      if (attempts >= maxAttempts) throw best;
+      const wait = backoffMs(ctx, attempts - 1);
+      // Not past the deadline, nor so close to it that the attempt could do nothing.
+      if (performance.now() + wait + MIN_ATTEMPT_MS >= deadline) throw best;
+      if (!primary.retryBudget.tryRetry()) {
+        events.budgetExhausted?.(primary.config.id);
+        throw best;
+      }
+      events.retried?.(primary.config.id, gerr.code);
+      const waiting = pause(ctx, wait);
+      if (waiting) await waiting;
+    }
+  }
+}
