@@ -1,11 +1,16 @@
 // Command-line flags and the run plan they produce. The defaults keep a full run under 3 minutes
 // on a 2-core machine (3 rounds, so each number is a true median) and --quick under ~40 s (CI's
-// smoke check that the benchmark still works).
+// smoke check that the benchmark still works). `--scenario overload` runs the overload benchmark
+// instead (bench/overload/), whose plan is in overload/options.ts.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { overloadOptions, type OverloadOptions } from './overload/options.js';
+
+export const SCENARIOS = ['overhead', 'overload'] as const;
 
 export interface BenchOptions {
+  scenario: 'overhead';
   quick: boolean;
   /** Cycles of direct → proxy → gateway over every scenario; each number is the median over them. */
   rounds: number;
@@ -25,14 +30,20 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--json PATH]
+export const USAGE = `usage: npm run bench -- [--scenario overhead|overload] [--quick] [--duration S] [--rounds N] [--json PATH]
 
-  --quick        1 round of 1 s runs, streams held open 1 s (CI smoke check, ~40 s)
-  --duration S   seconds per load run (default 2.5; 1 with --quick)
-  --rounds N     direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
-  --json PATH    where to write the machine-readable results (default bench/results/latest.json)
-  --cpu-prof     profile the gateway (node --cpu-prof): print its top functions by self time and
-                 keep the .cpuprofile (the profiler slows the gateway: compare ratios without it)
+  --scenario S   overhead (default): the gateway's cost against direct and a bare proxy, ~3 min;
+                 overload: 2 × capacity against a simulator, admission off then on, ~1 min
+  --quick        overhead: 1 round of 1 s runs, streams held open 1 s (CI smoke check, ~40 s);
+                 overload: 6 s of arrivals per run (~25 s)
+  --duration S   overhead: seconds per load run (default 2.5; 1 with --quick);
+                 overload: seconds of arrivals per run (default 15; 6 with --quick)
+  --rounds N     overhead only: direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
+  --json PATH    where to write the machine-readable results
+                 (default bench/results/latest.json, or bench/results/overload.json)
+  --cpu-prof     overhead only: profile the gateway (node --cpu-prof): print its top functions by
+                 self time and keep the .cpuprofile (the profiler slows the gateway: compare ratios
+                 without it)
 `;
 
 const DEFAULT_JSON = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -44,12 +55,13 @@ function positive(name: string, value: string | undefined, fallback: number, int
   return n;
 }
 
-export function parseOptions(argv: string[]): BenchOptions | 'help' {
+export function parseOptions(argv: string[]): BenchOptions | OverloadOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       options: {
+        scenario: { type: 'string', default: 'overhead' },
         quick: { type: 'boolean', default: false },
         duration: { type: 'string' },
         rounds: { type: 'string' },
@@ -65,7 +77,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   }
   if (parsed.help) return 'help';
   const quick = parsed.quick === true;
+  if (!(SCENARIOS as readonly string[]).includes(parsed.scenario)) throw new UsageError(`--scenario expects one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(parsed.scenario)}`);
+  if (parsed.scenario === 'overload') {
+    for (const flag of ['rounds', 'cpu-prof'] as const) {
+      if (parsed[flag] !== undefined && parsed[flag] !== false) throw new UsageError(`--${flag} applies to the overhead scenario only`);
+    }
+    const duration = parsed.duration === undefined ? undefined : positive('duration', parsed.duration, 0, false);
+    return overloadOptions(quick, duration, parsed.json === undefined ? undefined : resolve(parsed.json));
+  }
   return {
+    scenario: 'overhead',
     quick,
     rounds: positive('rounds', parsed.rounds, quick ? 1 : 3, true),
     seconds: positive('duration', parsed.duration, quick ? 1 : 2.5, false),

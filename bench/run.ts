@@ -1,5 +1,6 @@
 // `npm run bench`: starts the fake engine, the baseline proxy and the gateway (each its own
 // process), drives each in turn with the same load, and reports the gateway against the other two.
+// `--scenario overload` runs the overload benchmark instead (bench/overload/scenario.ts).
 // Exit 0 when the benchmark ran (targets missed or not), 1 when it could not run, 2 on bad flags.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { renderProfile, summarizeProfile } from './profile-summary.js';
@@ -11,6 +12,8 @@ import { runLoad } from './load.js';
 import { measureStreamMemory, openFileLimit, rssMb } from './memory.js';
 import type { Via } from './metrics.js';
 import { estimateSeconds, parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { estimateOverloadSeconds, type OverloadOptions } from './overload/options.js';
+import { runOverload } from './overload/scenario.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
 import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
@@ -202,7 +205,7 @@ async function bench(o: BenchOptions): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  let o: BenchOptions | 'help';
+  let o: BenchOptions | OverloadOptions | 'help';
   try {
     o = parseOptions(process.argv.slice(2));
   } catch (err) {
@@ -214,8 +217,10 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const estimate = estimateSeconds(o);
-  progress(`${o.quick ? 'quick run' : 'full run'}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
+  const estimate = o.scenario === 'overload' ? estimateOverloadSeconds(o) : estimateSeconds(o);
+  progress(o.scenario === 'overload'
+    ? `overload ${o.quick ? 'quick run' : 'full run'}: admission off, then on, ${o.arrivalSeconds} s of arrivals each, about ${estimate} s in all`
+    : `${o.quick ? 'quick run' : 'full run'}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
   // A hung server or client must not hang CI: give up well past the estimate.
   const watchdog = setTimeout(() => {
     progress(`benchmark failed: still running after ${2 * estimate + 60} s`);
@@ -223,7 +228,8 @@ async function main(): Promise<number> {
   }, (2 * estimate + 60) * 1000);
   watchdog.unref();
   try {
-    await bench(o);
+    if (o.scenario === 'overload') await runOverload(o, progress);
+    else await bench(o);
     return 0;
   } catch (err) {
     progress(`benchmark failed: ${(err as Error).message}`);

@@ -4,8 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { registerAdminCommands } from './admin-commands.js';
-import { startSimServer } from '../sim/sim-server.js';
 import { serve } from './serve.js';
+import { registerSimCommand } from './sim-command.js';
 
 function port(value: string): string {
   const n = Number(value);
@@ -25,22 +25,7 @@ program
 
 registerAdminCommands(program);
 
-program
-  .command('sim')
-  .description('run the simulated engine as a standalone OpenAI-compatible server (any model name)')
-  .option('-p, --port <port>', 'port', port, '8000')
-  .option('--host <host>', 'host', '127.0.0.1')
-  .option('--fault-header', 'obey the x-sluice-fault request header', false)
-  .option('--ttft-ms <ms>', 'time to first token', Number)
-  .option('--itl-ms <ms>', 'inter-token latency', Number)
-  .action(async (opts: { port: string; host: string; faultHeader: boolean; ttftMs?: number; itlMs?: number }) => {
-    const settings = { ...(opts.ttftMs !== undefined && { ttftMs: opts.ttftMs }), ...(opts.itlMs !== undefined && { itlMs: opts.itlMs }) };
-    const sim = await startSimServer({ port: Number(opts.port), host: opts.host, faultHeader: opts.faultHeader, settings });
-    process.stdout.write(`sluice sim listening on ${sim.url}\n`);
-    const stop = () => void sim.close().then(() => process.exit(0));
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+registerSimCommand(program, port);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

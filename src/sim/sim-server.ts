@@ -1,7 +1,8 @@
 // `sluice sim`: the simulator as a standalone OpenAI-compatible HTTP server that serves any model
 // name, so the `openai` engine is tested over real HTTP. It answers errors the way vLLM does
 // (these bodies are the engine's, which the gateway maps to its own catalog), and injects faults
-// at the HTTP level: resets, cut streams, bad JSON. GET /metrics serves vLLM's load gauges.
+// at the HTTP level: resets, cut streams, bad JSON. GET /metrics serves vLLM's load gauges, and
+// one of its own: the most requests the engine ever held at once.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simSettingsSchema, type FaultName, type SimSettings } from '../config/schema.js';
@@ -24,6 +25,17 @@ export function vllmMetricsText(load: SimLoad, modelName = MODEL_NAME): string {
     + gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', load.waiting)
     + gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', load.cacheUsage)
     + gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', load.cacheUsage);
+}
+
+/**
+ * Not a vLLM metric: the high-water mark of running + waiting since the server started. Gauges
+ * sampled now and then miss a short peak; this one is exact, so the overload benchmark can show
+ * that admission never sent the engine more than its concurrency.
+ */
+export const PEAK_METRIC = 'sluice_sim_requests_peak';
+
+function peakMetricText(peak: number): string {
+  return `# HELP ${PEAK_METRIC} Most requests running and waiting at once since the simulator started.\n# TYPE ${PEAK_METRIC} gauge\n${PEAK_METRIC} ${peak}\n`;
 }
 
 export interface SimServerOptions {
@@ -65,6 +77,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
   const settings = simSettingsSchema.parse(opts.settings ?? {});
   const core = new SimCore(settings);
   const hits = new Map<string, number>();
+  let peak = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -78,7 +91,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + peakMetricText(peak));
       return;
     }
     const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;
@@ -124,7 +137,12 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
     }
     let release: () => void;
     try {
-      release = await core.admit(signal);
+      const admitting = core.admit(signal);
+      // The scheduler has counted this request (running or waiting) before admit's first await,
+      // and the count only grows here: its maximum over these moments is the exact peak.
+      const { running, waiting } = core.scheduler.load;
+      peak = Math.max(peak, running + waiting);
+      release = await admitting;
     } catch (err) {
       if (err instanceof EngineFullError) return vllmError(res, 503, 'engine queue is full', { 'retry-after': '1' });
       throw err;
