@@ -166,3 +166,42 @@ test('a closed gate (the engine saturated) holds requests despite free slots; wa
   b.release!();
   assert.equal(typeof q.acquire('standard'), 'function', 'an open gate with free slots admits at once');
 });
+
+test('slots reserved for critical: standard and batch leave them free, a critical arrival takes one at once even with others queued', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { q } = setup({ reserveCritical: 1 }, 3);
+  const s1 = q.acquire('standard');
+  const s2 = q.acquire('standard');
+  assert.equal(typeof s1, 'function');
+  assert.equal(typeof s2, 'function');
+  const order: string[] = [];
+  const waiting = queued(q, 'batch', 'batch', order);
+  await tick();
+  assert.deepEqual(order, [], 'the last slot is kept for critical');
+  const c = q.acquire('critical');
+  await tick();
+  // Queued behind the batch waiter, yet admitted at once into the reserved slot.
+  const release = c instanceof Promise ? await c : c;
+  assert.equal(q.running, 3);
+  assert.deepEqual(order, []);
+  release();
+  (s1 as Release)();
+  await tick();
+  assert.deepEqual(order, ['batch'], 'with two slots free, batch gets one and one stays reserved');
+  waiting.release!();
+});
+
+test('a waiter whose wait is over when a slot frees is shed with queue_timeout, not admitted late', async (t) => {
+  // No mock timers: the timeout timer must not run before the release does, as on a busy loop.
+  const { q, shed, advance } = setup({}, 1);
+  const first = q.acquire('standard') as Release;
+  const order: string[] = [];
+  const late = queued(q, 'batch', 'late', order);
+  advance(2_000); // the batch class's whole wait, on the queue's clock
+  first();
+  await tick();
+  assert.deepEqual(order, []);
+  assert.ok(late.error instanceof GatewayError && late.error.code === 'queue_timeout', String(late.error));
+  assert.deepEqual(shed, ['batch:queue_timeout']);
+  assert.equal(q.running, 0);
+});

@@ -153,5 +153,8 @@ test('bad admission settings are refused at start with the field path', () => {
   assert.match(problems({ maxConcurrency: { adaptive: { min: 8, max: 4 } } })[0]!, /admission\.maxConcurrency\.adaptive\.min: min must not be above max/);
   assert.match(problems({ maxConcurrency: 4, queue: { batch: { maxLength: 0 } } })[0]!, /admission\.queue\.batch\.maxLength/);
   assert.match(problems({ maxConcurrency: 4, maxQueue: 0 })[0]!, /admission\.maxQueue/);
+  assert.match(problems({ maxConcurrency: 4, reserveCritical: 4 })[0]!, /admission\.reserveCritical: must be below the concurrency limit \(4\)/);
+  assert.match(problems({ maxConcurrency: { adaptive: { min: 2, max: 8 } }, reserveCritical: 2 })[0]!, /admission\.reserveCritical/);
+  assert.match(problems({ maxConcurrency: 4, reserveCritical: -1 })[0]!, /admission\.reserveCritical/);
   assert.deepEqual(problems({ maxConcurrency: 4 }), [], 'the classes have defaults');
 });

@@ -1,4 +1,5 @@
 // The overload benchmark's results twice: a table for people (stdout) and JSON for machines.
+import { CRITICAL_RESERVE_SHARE } from './gateway-config.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Priority } from '../../src/store/keys-repo.js';
@@ -71,7 +72,7 @@ export function renderOverload(r: OverloadReport): string {
     `Offered: ${r.offeredRps.toFixed(1)} req/s (${r.overloadFactor} × capacity), Poisson arrivals for ${r.arrivalSeconds} s, streaming: ${r.arrivals.all} requests (${CLASSES.map((p) => `${r.arrivals[p]} ${p}`).join(', ')}); still unfinished ${r.graceSeconds} s after the last arrival: given up`,
     `First-token objective: ${r.objectiveMs} ms. Goodput: output tokens of completed requests that met it, per second of arrivals.`,
     `Idle time to first token (critical key, ${r.on.idle.samples} sequential requests): admission off p50 ${ms(r.off.idle.p50)} p99 ${ms(r.off.idle.p99)} ms; admission on p50 ${ms(r.on.idle.p50)} p99 ${ms(r.on.idle.p99)} ms`,
-    `Admission on: maxConcurrency ${r.concurrency}; per class at most ${queue}`,
+    `Admission on: maxConcurrency ${r.concurrency}, ${Math.max(1, Math.round(r.concurrency * CRITICAL_RESERVE_SHARE))} of them reserved for critical; per class at most ${queue}`,
     '',
     row(['', 'sent', 'admitted', 'shed', 'unfinished', 'failed', 'TTFT p50', 'TTFT p99', 'met obj.', 'goodput']),
     row(['', '', '', '', '', '', 'ms', 'ms', '', 'tok/s']),

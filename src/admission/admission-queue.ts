@@ -28,6 +28,12 @@ export interface AdmissionOptions {
    * is past its threshold (engine-load.ts). Call wake() when it may have turned true.
    */
   open?: () => boolean;
+  /**
+   * Slots only critical requests may take: standard and batch are admitted while at least this
+   * many stay free, so a critical arrival under sustained load finds a slot at once instead of
+   * waiting for the next request to finish.
+   */
+  reserveCritical?: number;
   now?: () => number;
 }
 
@@ -80,7 +86,7 @@ export class AdmissionQueue {
 
   /** A slot at once (no promise) when one is free and nobody waits; otherwise a place in the queue. */
   acquire(priority: Priority, signal?: AbortSignal): Release | Promise<Release> {
-    if (this.waiters === 0 && this.hasRoom()) {
+    if (this.waiters === 0 && this.hasRoom(priority)) {
       this.inService++;
       this.events.admitted?.(priority, 0);
       return this.releaser();
@@ -105,6 +111,9 @@ export class AdmissionQueue {
       }
       this.waiting[priority].push(w);
       this.waiters++;
+      // Room may be there for this class though not for those waiting (a slot reserved for
+      // critical, with standard requests queued): the queue decides, highest class first.
+      this.dispatch();
     });
   }
 
@@ -113,8 +122,10 @@ export class AdmissionQueue {
     this.dispatch();
   }
 
-  private hasRoom(): boolean {
-    return this.inService < this.opts.limit() && (this.opts.open?.() ?? true);
+  private hasRoom(priority: Priority): boolean {
+    const free = this.opts.limit() - this.inService;
+    const needed = priority === 'critical' ? 1 : 1 + (this.opts.reserveCritical ?? 0);
+    return free >= needed && (this.opts.open?.() ?? true);
   }
 
   /** The queue ahead drained at the measured rate: how long a refused request should wait. */
@@ -175,12 +186,21 @@ export class AdmissionQueue {
 
   /** Fills free slots from the head of the highest non-empty class. */
   private dispatch(): void {
-    while (this.waiters > 0 && this.hasRoom()) {
+    while (this.waiters > 0) {
       const priority = PRIORITIES.find((p) => this.waiting[p].length > 0)!;
+      // Strict priority: a lower class never passes a higher one still waiting for room.
+      if (!this.hasRoom(priority)) return;
       const w = this.waiting[priority][0]!;
       this.remove(w);
+      const waited = this.now() - w.enqueuedAt;
+      // Its timeout is due but its timer has not run yet (a busy loop): it is shed, as it would have been.
+      const bound = this.opts.classes[priority].maxWaitMs;
+      if (waited >= bound) {
+        w.reject(this.shed(priority, 'queue_timeout', `The request waited ${bound} ms in the ${priority} queue without being served.`));
+        continue;
+      }
       this.inService++;
-      this.events.admitted?.(priority, this.now() - w.enqueuedAt);
+      this.events.admitted?.(priority, waited);
       w.resolve(this.releaser());
     }
   }

@@ -33,6 +33,7 @@ export function createAdmission(config: AdmissionConfig, events: AdmissionEvents
     limit,
     maxQueue: config.maxQueue ?? critical.maxLength + standard.maxLength + batch.maxLength,
     classes: config.queue,
+    reserveCritical: config.reserveCritical,
     ...(engineLoad && { open: () => !engineLoad.saturated() }),
   }, events);
   const admitted = (release: Release): Admitted => {

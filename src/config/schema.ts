@@ -69,6 +69,8 @@ export const admissionSchema = z.strictObject({
     z.number().int().min(1).max(100_000),
     z.strictObject({ adaptive: z.strictObject({ min: z.number().int().min(1).max(100_000), max: z.number().int().min(1).max(100_000) }) }),
   ]),
+  /** Slots standard and batch requests leave free for critical ones (0: none reserved). */
+  reserveCritical: z.number().int().min(0).max(100_000).default(0),
   /** Waiters of all classes together; default: the sum of the classes' maxLength. */
   maxQueue: z.number().int().min(1).max(1_000_000).optional(),
   queue: z.strictObject({
@@ -80,6 +82,8 @@ export const admissionSchema = z.strictObject({
   if (typeof a.maxConcurrency === 'object' && a.maxConcurrency.adaptive.min > a.maxConcurrency.adaptive.max) {
     ctx.addIssue({ code: 'custom', path: ['maxConcurrency', 'adaptive', 'min'], message: 'min must not be above max' });
   }
+  const least = typeof a.maxConcurrency === 'number' ? a.maxConcurrency : a.maxConcurrency.adaptive.min;
+  if (a.reserveCritical >= least) ctx.addIssue({ code: 'custom', path: ['reserveCritical'], message: `must be below the concurrency limit (${least}), or nothing but critical requests would ever be served` });
 });
 export type AdmissionConfig = z.infer<typeof admissionSchema>;
 
