@@ -64,3 +64,21 @@ export type PatchAccountInput = z.infer<typeof patchAccountInput>;
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
 export type PatchKeyInput = z.infer<typeof patchKeyInput>;
 export type UsageQuery = z.infer<typeof usageQuery>;
+
+/** Run-time model settings (admin/model-operations.ts): held in memory, back to the config at restart. */
+export const patchModelInput = z.strictObject({
+  maintenance: z.boolean(),
+});
+
+/** The same bounds as a deployment's `weight` in the config (config/schema.ts). */
+const MAX_WEIGHT = 1_000;
+export const patchDeploymentInput = z
+  .strictObject({
+    maintenance: z.boolean().optional(),
+    weight: z.number().finite().gt(0).max(MAX_WEIGHT).optional(),
+  })
+  // An empty patch is a mistake (a misspelt flag, a lost body), not a no-op to answer 200 to.
+  .refine((p) => p.maintenance !== undefined || p.weight !== undefined, { message: 'expected at least one of maintenance, weight' });
+
+export type PatchModelInput = z.infer<typeof patchModelInput>;
+export type PatchDeploymentInput = z.infer<typeof patchDeploymentInput>;

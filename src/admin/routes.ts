@@ -1,4 +1,5 @@
-// The admin API: accounts, credits, keys and usage, JSON in and out, behind the admin token.
+// The admin API: accounts, credits, keys and usage (in the store), and the models' run-time state
+// (in this replica's registry), JSON in and out, behind the admin token.
 import type { z } from 'zod';
 import { validateBody } from '../openai/validate.js';
 import type { Route, RouteHandler } from '../server/router.js';
@@ -6,12 +7,13 @@ import type { RequestContext } from '../server/context.js';
 import { readJsonBody, type BodyLimits } from '../server/body.js';
 import { sendJson } from '../server/respond.js';
 import { createAdminAuth } from './admin-auth.js';
-import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchKeyInput, usageQuery } from './inputs.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchDeploymentInput, patchKeyInput, patchModelInput, usageQuery } from './inputs.js';
+import type { Actor, ModelOperations } from './model-operations.js';
 import type { AdminOperations } from './operations.js';
 
 type Params = Record<string, string | undefined>;
 
-export function adminRoutes(ops: AdminOperations, token: string | undefined, limits: BodyLimits): Route[] {
+export function adminRoutes(ops: AdminOperations, models: ModelOperations, token: string | undefined, limits: BodyLimits): Route[] {
   const auth = createAdminAuth(token);
   if (!auth.enabled) return [];
 
@@ -25,6 +27,7 @@ export function adminRoutes(ops: AdminOperations, token: string | undefined, lim
   }
   const body = async <S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<z.infer<S>> => validateBody(schema, (await readJsonBody(ctx.req, limits)).value);
   const query = (ctx: RequestContext) => Object.fromEntries(new URL(ctx.req.url ?? '/', 'http://x').searchParams);
+  const actor = (ctx: RequestContext): Actor => ({ requestId: ctx.id, remote: ctx.req.socket.remoteAddress });
 
   return [
     route('POST', '/admin/accounts', async (ctx) => ops.createAccount(await body(ctx, createAccountInput)), 201),
@@ -37,5 +40,9 @@ export function adminRoutes(ops: AdminOperations, token: string | undefined, lim
     route('PATCH', '/admin/keys/:id', async (ctx, p) => ops.updateKey(p.id!, await body(ctx, patchKeyInput))),
     route('POST', '/admin/keys/:id/revoke', async (_ctx, p) => ops.revokeKey(p.id!)),
     route('GET', '/admin/usage', async (ctx) => ops.usage(validateBody(usageQuery, query(ctx)))),
+    route('GET', '/admin/models', async () => ({ object: 'list', data: models.listModels() })),
+    route('GET', '/admin/models/:id', async (_ctx, p) => models.getModel(p.id!)),
+    route('PATCH', '/admin/models/:id', async (ctx, p) => models.updateModel(p.id!, await body(ctx, patchModelInput), actor(ctx))),
+    route('PATCH', '/admin/models/:id/deployments/:deploymentId', async (ctx, p) => models.updateDeployment(p.id!, p.deploymentId!, await body(ctx, patchDeploymentInput), actor(ctx))),
   ];
 }

@@ -1,5 +1,6 @@
 // `sluice accounts …`, `sluice keys …`, `sluice usage …`: the admin operations on the store named
-// by the config, with tables for people and --json for scripts.
+// by the config, with tables for people and --json for scripts. `sluice models …` (a running
+// gateway's memory, over its admin API) is registered from models-commands.ts.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
@@ -10,6 +11,7 @@ import { validateBody } from '../openai/validate.js';
 import { openStore } from '../store/open.js';
 import { createKeyFor, LOCAL_ACCOUNT } from '../keys/bootstrap.js';
 import { print } from './output.js';
+import { registerModelsCommands } from './models-commands.js';
 import { usdToNanos } from '../store/money.js';
 import type { RateLimits } from '../config/schema.js';
 
@@ -165,4 +167,6 @@ export function registerAdminCommands(program: Command): void {
       print(report.days, false, ['day', 'requests', 'inputTokens', 'outputTokens', 'cost']);
       print({ day: 'total', ...report.totals }, false, ['day', 'requests', 'inputTokens', 'outputTokens', 'cost']);
     });
+
+  registerModelsCommands(program);
 }

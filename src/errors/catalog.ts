@@ -139,6 +139,12 @@ const entries = {
     hint: 'Check the account id (admin API).',
     when: 'admin API: the account does not exist',
   },
+  deployment_not_found: {
+    status: 404, type: 'not_found_error', retryable: false,
+    message: 'No such deployment.',
+    hint: "List the model's deployments with GET /admin/models/{id}.",
+    when: 'admin API: the model has no deployment with that id',
+  },
   key_not_found: {
     status: 404, type: 'not_found_error', retryable: false,
     message: 'No such API key.',

@@ -9,6 +9,7 @@ import { ConnectionErrors } from './connection-errors.js';
 import { Billing } from '../billing/billing.js';
 import { adminRoutes } from '../admin/routes.js';
 import { createAdminOperations } from '../admin/operations.js';
+import { createModelOperations } from '../admin/model-operations.js';
 import { journalDirFor } from '../billing/journal-dir.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, createRequestLogger, type Logger } from '../observability/logger.js';
@@ -49,7 +50,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
   const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
   return [
-    ...adminRoutes(admin, adminToken, limits),
+    ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), adminToken, limits),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
