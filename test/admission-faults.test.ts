@@ -9,6 +9,7 @@
 // held, and both slots serve again at once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../src/sim/rng.js';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimServer, type SimServer } from '../src/sim/sim-server.js';
@@ -304,17 +305,8 @@ function assertOnly(outcomes: Outcome[], kinds: Outcome['kind'][], codes: readon
   }
 }
 
-/** Seeded, so a failing run can be replayed (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be replayed. */
+const random = mulberry32;
 
 // ---------------------------------------------------------------------------------------------
 // Metrics

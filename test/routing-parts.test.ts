@@ -12,6 +12,7 @@ import { chooseDeployment } from '../src/routing/balancer.js';
 import { moreInformative, retryVerdict, healthVerdict } from '../src/routing/attempt-outcome.js';
 import type { Deployment, RegisteredModel } from '../src/routing/registry.js';
 import { GatewayError } from '../src/errors/gateway-error.js';
+import { mulberry32 } from '../src/sim/rng.js';
 
 function clock() {
   let now = 1_000_000;
@@ -122,16 +123,8 @@ function model(deployments: Deployment[], maintenance = false): RegisteredModel 
   return { config: modelSchema.parse({ id: 'm' }), deployments, maintenance, retryBudget: new RetryBudget({ budgetRatio: 0.2, minPerSecond: 1, budgetWindowMs: 10_000 }) };
 }
 
-/** A seeded generator (mulberry32): the draws are the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded: the draws are the same every run. */
+const seeded = mulberry32;
 
 test('under load, deployments carry traffic in proportion to their weights', () => {
   const a = deployment('a', { weight: 3 });

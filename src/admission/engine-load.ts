@@ -11,6 +11,7 @@
 // business, not admission's.
 import { Client } from 'undici';
 import { readSamples } from './prometheus-text.js';
+import { startPollLoop, type PollLoop } from '../engines/poll-loop.js';
 
 export interface EngineMetricsConfig {
   /** Relative to the engine's origin, e.g. /metrics. */
@@ -63,7 +64,7 @@ export class EngineLoad {
   private reading: EngineLoadReading | undefined;
   private isSaturated = false;
   private failing = false;
-  private timer: NodeJS.Timeout | undefined;
+  private loop: PollLoop | undefined;
   private stopped = false;
   private readonly client: Client;
   private readonly staleAfterMs: number;
@@ -77,8 +78,8 @@ export class EngineLoad {
   }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.schedule(0);
+    if (this.loop || this.stopped) return;
+    this.loop = startPollLoop(() => this.poll(), this.config.intervalMs, () => this.events.polled?.());
   }
 
   /** The latest reading still fresh enough to act on. */
@@ -94,7 +95,7 @@ export class EngineLoad {
 
   async close(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop?.stop();
     await this.client.destroy();
   }
 
@@ -123,17 +124,5 @@ export class EngineLoad {
       this.isSaturated = saturated;
       this.events.saturated?.(saturated, reading);
     }
-  }
-
-  private schedule(delayMs: number): void {
-    // A chain, not an interval: a slow poll never overlaps the next.
-    this.timer = setTimeout(() => {
-      void this.poll().finally(() => {
-        if (this.stopped) return;
-        this.events.polled?.();
-        this.schedule(this.config.intervalMs);
-      });
-    }, delayMs);
-    this.timer.unref();
   }
 }

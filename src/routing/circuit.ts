@@ -13,15 +13,13 @@
 // engine passes again. What counts as a failure is the
 // router's decision (attempt-outcome.ts): an engine at capacity is busy, not broken.
 import type { CircuitBreakerConfig } from '../config/schema.js';
+import { SlidingCounts } from './sliding-counts.js';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitEvents {
   changed?(from: CircuitState, to: CircuitState, why: string): void;
 }
-
-/** Outcomes kept per slot of the ratio window: ten slots cover the window. */
-const SLOTS = 10;
 
 export class Circuit {
   private state: CircuitState = 'closed';
@@ -30,11 +28,11 @@ export class Circuit {
   private openings = 0;
   private openUntil = 0;
   private probing = false;
-  private readonly slotMs: number;
-  private readonly slots = Array.from({ length: SLOTS }, () => ({ start: -Infinity, ok: 0, failed: 0 }));
+  /** Outcomes over the ratio window; a: successes, b: failures. */
+  private readonly outcomes: SlidingCounts;
 
   constructor(private readonly config: CircuitBreakerConfig, private readonly events: CircuitEvents = {}, private readonly now: () => number = () => performance.now()) {
-    this.slotMs = Math.max(1, config.windowMs / SLOTS);
+    this.outcomes = new SlidingCounts(config.windowMs, now);
   }
 
   /** The state now (an open circuit whose cooldown ended reads as half-open). */
@@ -68,7 +66,7 @@ export class Circuit {
 
   success(probe = false): void {
     if (probe) this.probing = false;
-    this.count(true);
+    this.outcomes.add('a');
     this.consecutive = 0;
     if (this.state !== 'closed') {
       this.openings = 0;
@@ -78,13 +76,13 @@ export class Circuit {
 
   failure(probe = false): void {
     if (probe) this.probing = false;
-    this.count(false);
+    this.outcomes.add('b');
     this.consecutive++;
     if (this.state === 'half-open') return this.open('probe failed');
     if (this.state === 'open') return;
     const c = this.config;
     if (this.consecutive >= c.consecutiveFailures) return this.open(`${this.consecutive} consecutive failures`);
-    const { ok, failed } = this.window();
+    const { a: ok, b: failed } = this.outcomes.totals();
     if (ok + failed >= c.minRequests && failed / (ok + failed) >= c.failureRatio) this.open(`${failed} of ${ok + failed} requests failed in ${c.windowMs} ms`);
   }
 
@@ -108,31 +106,5 @@ export class Circuit {
     const from = this.state;
     this.state = to;
     if (from !== to) this.events.changed?.(from, to, why);
-  }
-
-  private count(ok: boolean): void {
-    const t = this.now();
-    const start = Math.floor(t / this.slotMs) * this.slotMs;
-    const slot = this.slots[Math.floor(t / this.slotMs) % SLOTS]!;
-    if (slot.start !== start) {
-      slot.start = start;
-      slot.ok = 0;
-      slot.failed = 0;
-    }
-    if (ok) slot.ok++;
-    else slot.failed++;
-  }
-
-  private window(): { ok: number; failed: number } {
-    const oldest = (Math.floor(this.now() / this.slotMs) - SLOTS + 1) * this.slotMs;
-    let ok = 0;
-    let failed = 0;
-    for (const s of this.slots) {
-      if (s.start >= oldest) {
-        ok += s.ok;
-        failed += s.failed;
-      }
-    }
-    return { ok, failed };
   }
 }

@@ -6,6 +6,7 @@
 import { Client } from 'undici';
 import type { HealthCheckConfig } from '../config/schema.js';
 import type { Circuit } from './circuit.js';
+import { startPollLoop, type PollLoop } from '../engines/poll-loop.js';
 
 export interface HealthCheckEvents {
   changed?(healthy: boolean, why: string): void;
@@ -18,7 +19,7 @@ interface Checked {
 
 export class HealthCheck {
   private readonly client: Client;
-  private timer: NodeJS.Timeout | undefined;
+  private loop: PollLoop | undefined;
   private stopped = false;
   private passes = 0;
   private failures = 0;
@@ -29,12 +30,12 @@ export class HealthCheck {
   }
 
   start(): void {
-    if (!this.stopped && !this.timer) this.schedule(0);
+    if (!this.stopped && !this.loop) this.loop = startPollLoop(() => this.check(), this.config.intervalMs);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop?.stop();
     await this.client.destroy();
   }
 
@@ -71,15 +72,5 @@ export class HealthCheck {
       this.target.activeHealthy = false;
       this.events.changed?.(false, why);
     }
-  }
-
-  private schedule(delayMs: number): void {
-    // A chain, not an interval: a slow check never overlaps the next.
-    this.timer = setTimeout(() => {
-      void this.check().finally(() => {
-        if (!this.stopped) this.schedule(this.config.intervalMs);
-      });
-    }, delayMs);
-    this.timer.unref();
   }
 }

@@ -3,9 +3,8 @@
 // model can still retry a blip. When every deployment fails, traffic to the engines grows by at
 // most that share instead of multiplying by the attempt count: a retry storm cannot start here.
 //
-// Counted over a sliding window of `budgetWindowMs` in ten slots; first attempts deposit, retries
-// withdraw.
-const SLOTS = 10;
+// Counted over a sliding window of `budgetWindowMs`; first attempts deposit, retries withdraw.
+import { SlidingCounts } from './sliding-counts.js';
 
 export interface RetryBudgetConfig {
   budgetRatio: number;
@@ -14,50 +13,24 @@ export interface RetryBudgetConfig {
 }
 
 export class RetryBudget {
-  private readonly slotMs: number;
-  private readonly slots = Array.from({ length: SLOTS }, () => ({ start: -Infinity, requests: 0, retries: 0 }));
+  /** a: requests (first attempts), b: retries. */
+  private readonly counts: SlidingCounts;
 
-  constructor(private readonly config: RetryBudgetConfig, private readonly now: () => number = () => performance.now()) {
-    this.slotMs = config.budgetWindowMs / SLOTS;
+  constructor(private readonly config: RetryBudgetConfig, now: () => number = () => performance.now()) {
+    this.counts = new SlidingCounts(config.budgetWindowMs, now);
   }
 
   /** A request's first attempt. */
   request(): void {
-    this.slot().requests++;
+    this.counts.add('a');
   }
 
   /** Takes one retry from the budget; false when it is spent (the request gets its error now). */
   tryRetry(): boolean {
-    const { requests, retries } = this.totals();
+    const { a: requests, b: retries } = this.counts.totals();
     const allowed = this.config.budgetRatio * requests + this.config.minPerSecond * (this.config.budgetWindowMs / 1000);
     if (retries + 1 > allowed) return false;
-    this.slot().retries++;
+    this.counts.add('b');
     return true;
-  }
-
-  private slot(): { start: number; requests: number; retries: number } {
-    const t = this.now();
-    const index = Math.floor(t / this.slotMs);
-    const slot = this.slots[index % SLOTS]!;
-    const start = index * this.slotMs;
-    if (slot.start !== start) {
-      slot.start = start;
-      slot.requests = 0;
-      slot.retries = 0;
-    }
-    return slot;
-  }
-
-  private totals(): { requests: number; retries: number } {
-    const oldest = (Math.floor(this.now() / this.slotMs) - SLOTS + 1) * this.slotMs;
-    let requests = 0;
-    let retries = 0;
-    for (const s of this.slots) {
-      if (s.start >= oldest) {
-        requests += s.requests;
-        retries += s.retries;
-      }
-    }
-    return { requests, retries };
   }
 }
