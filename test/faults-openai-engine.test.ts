@@ -144,8 +144,9 @@ function assertNoLeak(res: Res, upstreamUrl: string): void {
 // What each fault must become. Streams fail before their first byte, so they get a real status too.
 const jsonCases: Array<[FaultName, ErrorCode]> = [
   ['crash', 'engine_error'],
-  ['hang', 'generation_timeout'],
-  ['slow-first-token', 'generation_timeout'],
+  // Non-streaming requests go upstream as streams: a hung engine is found at the first-token timeout.
+  ['hang', 'first_token_timeout'],
+  ['slow-first-token', 'first_token_timeout'],
   ['cut-stream', 'upstream_invalid_response'],
   ['invalid-json', 'upstream_invalid_response'],
   ['reset', 'upstream_unreachable'],
@@ -173,8 +174,8 @@ describe('faults over HTTP, raw responses', { concurrency: true }, () => {
       assertContractError(res, code);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       assertNoLeak(res, sim.url);
-      if (code === 'generation_timeout') {
-        assert.ok(ms >= TIMEOUTS.totalMs - 50 && ms < TIMEOUTS.totalMs + 5000, `answered after the total timeout, took ${ms} ms`);
+      if (code === 'first_token_timeout') {
+        assert.ok(ms >= TIMEOUTS.firstTokenMs - 50 && ms < TIMEOUTS.firstTokenMs + 5000, `answered after the first-token timeout, took ${ms} ms`);
       }
       if (fault === 'capacity') assert.ok(Number(res.headers.get('retry-after')) >= 2, 'the upstream asked for 2 s');
     });
@@ -342,7 +343,7 @@ describe('through the official SDK', () => {
   expectStatusError('rate-limited', true, OpenAI.InternalServerError, 503, 'engine_overloaded');
   expectStatusError('reset', false, OpenAI.InternalServerError, 502, 'upstream_unreachable');
   expectStatusError('invalid-json', false, OpenAI.InternalServerError, 502, 'upstream_invalid_response');
-  expectStatusError('hang', false, OpenAI.InternalServerError, 504, 'generation_timeout');
+  expectStatusError('hang', false, OpenAI.InternalServerError, 504, 'first_token_timeout');
   expectStatusError('status-418', false, OpenAI.APIError, 520, 'upstream_unknown_error');
 
   test('a mid-stream error arrives through the stream iterator as an APIError', async () => {
@@ -388,7 +389,7 @@ describe('SDK retries follow x-should-retry (upstream hits counted)', () => {
     { fault: 'rate-limited', stream: false, code: 'engine_overloaded', retried: true },
     { fault: 'status-418', stream: false, code: 'upstream_unknown_error', retried: true },
     { fault: 'hang', stream: true, code: 'first_token_timeout', retried: true },
-    { fault: 'hang', stream: false, code: 'generation_timeout', retried: false },
+    { fault: 'hang', stream: false, code: 'first_token_timeout', retried: true },
   ];
   for (const { fault, stream, code, retried } of cases) {
     test(`${stream ? 'streaming ' : ''}${fault} (${code}) ${retried ? 'is retried once' : 'is not retried'}`, async () => {

@@ -3,7 +3,10 @@
 // client), completions, embeddings, models, and error bodies, from the in-process simulator and
 // through the `openai` engine, both in front of `sluice sim` and in front of a fake upstream that
 // leaves out what OpenAI's schema requires (message.refusal, choices[].logprobs), which the
-// gateway completes. A streamed chunk and a complete answer pass through as the engine's bytes.
+// gateway completes. Through the `openai` engine a whole answer is assembled from the stream the
+// gateway asks the engine for (tool calls, logprobs, n > 1 and completions among the cases); a
+// deployment that opts out (jsonFromStream: false) gets the engine's whole answer, which passes
+// through as its bytes. A streamed chunk passes through as the engine's bytes.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,6 +17,8 @@ import type { ErrorCode } from '../src/errors/catalog.js';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { assertValid, formatErrors, openapiSchema, validateAgainst } from './helpers/openapi-schema.js';
+import { OpenAIEngine } from '../src/engines/openai/openai-engine.js';
+import { createEngine } from '../src/routing/registry.js';
 
 type Body = Record<string, any>;
 type Res = Awaited<ReturnType<typeof http>>;
@@ -72,7 +77,8 @@ function handleFake(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     const key = `${prefix}/${endpoint}${body.stream ? '/stream' : ''}`;
-    if (body.stream) {
+    // Under /ignores/ the upstream answers whole even when asked for a stream.
+    if (body.stream && prefix !== 'ignores') {
       const chunks = fakeChunks(body);
       fakeSent.set(key, chunks);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -101,11 +107,19 @@ before(async () => {
       up('up-chat', sim.url),
       up('up-embed', sim.url, { kind: 'embedding' }),
       up('fake-chat', `${fakeUrl}/bare/v1`),
+      up('fake-chat-json', `${fakeUrl}/bare/v1`),
       up('fake-pretty', `${fakeUrl}/pretty/v1`),
+      up('fake-ignores-stream', `${fakeUrl}/ignores/v1`),
       up('fake-unsupported', `${fakeUrl}/unsupported/v1`),
     ],
+  }, {
+    // TODO(config): `jsonFromStream: false` in these deployments' config once the schema has it.
+    engineFor: (d) => (d.engine === 'openai' && JSON_ONLY.has(d.id) ? new OpenAIEngine({ ...d, jsonFromStream: false } as typeof d) : createEngine(d)),
   });
 });
+
+/** Deployments that ask the engine for its whole answer (jsonFromStream: false), not a stream. */
+const JSON_ONLY = new Set(['fake-chat-json-up', 'fake-pretty-up']);
 
 after(async () => {
   await gw?.close();
@@ -203,6 +217,20 @@ const CHAT_CASES: Array<{ name: string; body: Body; feature?: string; check?: (a
     },
   },
   {
+    name: 'n=2 tool calls with logprobs',
+    feature: 'tool calls',
+    body: { messages: [{ role: 'user', content: 'Weather in Oslo?' }], tools: [weather], tool_choice: 'required', n: 2, logprobs: true, top_logprobs: 1 },
+    check: (a) => {
+      assert.equal(a.choices.length, 2);
+      for (const c of a.choices) {
+        assert.equal(c.finish_reason, 'tool_calls');
+        const args = c.message.tool_calls[0].function.arguments as string;
+        assert.doesNotThrow(() => JSON.parse(args), 'arguments are JSON');
+        assert.equal(c.logprobs.content.map((e: Body) => e.token).join(''), args, 'one logprob entry per argument token');
+      }
+    },
+  },
+  {
     name: 'JSON output (response_format json_object)',
     feature: 'JSON output',
     body: { messages: [{ role: 'user', content: 'Answer in JSON' }], response_format: { type: 'json_object' } },
@@ -226,6 +254,7 @@ const COMPLETION_CASES: Array<{ name: string; body: Body; feature?: string; choi
   { name: 'token prompts with n=2', body: { prompt: [[1, 2, 3], [4, 5]], n: 2, max_tokens: 3 }, feature: 'prompt arrays', choices: 4 },
   { name: 'echo and suffix', body: { prompt: 'Say', echo: true, suffix: ' end', max_tokens: 4 }, choices: 1 },
   { name: 'logprobs 2', body: { prompt: 'Scores', logprobs: 2, max_tokens: 4 }, feature: 'logprobs', choices: 1 },
+  { name: 'logprobs 1 with n=2', body: { prompt: 'Scores', logprobs: 1, n: 2, max_tokens: 4 }, feature: 'logprobs', choices: 2 },
 ];
 
 function answerSuite(label: string, chatModel: string, embedModel: string): void {
@@ -327,8 +356,24 @@ answerSuite('openai engine → sluice sim', 'up-chat', 'up-embed');
 // The `openai` engine in front of an upstream that leaves fields out.
 
 describe('openai engine: completing what the upstream left out', () => {
-  test('a chat answer without message.refusal or logprobs is completed with null', async () => {
+  test('an answer assembled from a stream without refusal or logprobs has both, null', async () => {
+    fakeSent.delete('bare/chat/stream');
     const res = await post('/chat/completions', { model: 'fake-chat', messages: [{ role: 'user', content: 'Hi' }] });
+    assert.equal(res.status, 200, res.text);
+    assert.ok(fakeSent.has('bare/chat/stream'), 'the upstream was asked for a stream');
+    assertValid('CreateChatCompletionResponse', res.body);
+    assert.deepEqual(res.body, {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: FAKE_CREATED,
+      model: 'fake-chat',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+    });
+  });
+
+  test('a whole chat answer without message.refusal or logprobs is completed with null', async () => {
+    const res = await post('/chat/completions', { model: 'fake-chat-json', messages: [{ role: 'user', content: 'Hi' }] });
     assert.equal(res.status, 200, res.text);
     const sent = JSON.parse(fakeSent.get('bare/chat')![0]!);
     assert.equal(sent.choices[0].message.refusal, undefined, 'the upstream sent no refusal');
@@ -346,14 +391,26 @@ describe('openai engine: completing what the upstream left out', () => {
     assert.deepEqual(res.body, expected);
   });
 
+  test('an upstream that answers whole when asked for a stream: its answer, completed', async () => {
+    const res = await post('/chat/completions', { model: 'fake-ignores-stream', messages: [{ role: 'user', content: 'Hi' }] });
+    assert.equal(res.status, 200, res.text);
+    assertValid('CreateChatCompletionResponse', res.body);
+    const expected = JSON.parse(fakeSent.get('ignores/chat/stream')![0]!);
+    for (const c of expected.choices) {
+      c.message.refusal = null;
+      c.logprobs = null;
+    }
+    assert.deepEqual(res.body, expected);
+  });
+
   test('the same through the openai client', async () => {
     const r = await gw.client().chat.completions.create({ model: 'fake-chat', messages: [{ role: 'user', content: 'Hi' }] });
     assertValid('CreateChatCompletionResponse', r, 'the SDK answer');
     assert.equal(r.choices[0]!.message.refusal, null);
   });
 
-  test('a completion without logprobs is completed with null', async () => {
-    const res = await post('/completions', { model: 'fake-chat', prompt: 'Hi' });
+  test('a whole completion without logprobs is completed with null', async () => {
+    const res = await post('/completions', { model: 'fake-chat-json', prompt: 'Hi' });
     assert.equal(res.status, 200, res.text);
     assertValid('CreateCompletionResponse', res.body);
     assert.equal(res.body.choices[0].logprobs, null);

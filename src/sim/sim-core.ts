@@ -143,11 +143,16 @@ export class SimCore {
     return this.scheduler.acquire(signal);
   }
 
-  /** Non-streaming: goes through every step of the generation in the batch, then answers. */
-  async complete(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs?: number): Promise<Body> {
+  /**
+   * Non-streaming: goes through every step of the generation in the batch, then answers.
+   * `onFirstToken` is called once the first step (the prefill) has produced the first token.
+   */
+  async complete(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs?: number, onFirstToken?: () => void): Promise<Body> {
     const seq = await this.enter(plan, signal, firstTokenDelayMs);
     try {
-      for (let step = 0; step < seq.steps; step++) await seq.next();
+      await seq.next();
+      onFirstToken?.();
+      for (let step = 1; step < seq.steps; step++) await seq.next();
     } finally {
       seq.leave();
     }

@@ -47,24 +47,46 @@ export class ChunkTemplate {
 
   /** True when `data` is the learned payload with only a (valid) content string changed. */
   matches(data: string): boolean {
+    return this.contentEnd(data) !== -1;
+  }
+
+  /** Where the content string's characters start (just past its opening quote) in a matching payload. */
+  get contentStart(): number {
+    return this.prefix.length;
+  }
+
+  /**
+   * When `data` matches (see matches), the index of its content string's closing quote, so the
+   * content is `data.slice(contentStart, contentEnd(data))`, still JSON-escaped; otherwise -1.
+   */
+  contentEnd(data: string): number {
     const prefix = this.prefix;
     const n = prefix.length;
     // slice + === measured several times faster than startsWith here.
-    if (n === 0 || data.slice(0, n) !== prefix) return false;
+    if (n === 0 || data.slice(0, n) !== prefix) return -1;
     const end = stringEnd(data, n);
-    return end !== -1 && data.length - end === this.suffix.length && data.slice(end) === this.suffix;
+    return end !== -1 && data.length - end === this.suffix.length && data.slice(end) === this.suffix ? end : -1;
   }
 
-  /** Learns from a payload that was parsed in full: valid JSON, with no usage and no error. */
-  learn(data: string): void {
+  /**
+   * Learns from a payload that was parsed in full: valid JSON, with no usage and no error.
+   * Returns whether it learned (the payload has a content string to vary).
+   */
+  learn(data: string): boolean {
     const at = data.indexOf(MARKER);
     const start = at + MARKER.length;
     const end = at === -1 ? -1 : stringEnd(data, start);
     if (end === -1) {
       this.prefix = '';
-      return;
+      return false;
     }
     this.prefix = data.slice(0, start);
     this.suffix = data.slice(end);
+    return true;
+  }
+
+  /** Forgets what was learned: nothing matches until the next learn. */
+  forget(): void {
+    this.prefix = '';
   }
 }

@@ -56,6 +56,7 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamResponse {
     private readonly stream: boolean,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (err: unknown) => void,
+    private readonly onCollectStart: (() => void) | undefined,
   ) {
     this.stopListening = cancel.onAbort((reason) => this.controller?.abort(reason as Error));
   }
@@ -69,7 +70,10 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamResponse {
     this.statusCode = statusCode;
     this.headers = headers as UpstreamHeaders;
     // Anything but a 2xx event stream is collected whole, so its body can explain what went wrong.
-    if (!this.stream || statusCode < 200 || statusCode >= 300 || !String(headers['content-type'] ?? '').includes('text/event-stream')) return;
+    if (!this.stream || statusCode < 200 || statusCode >= 300 || !String(headers['content-type'] ?? '').includes('text/event-stream')) {
+      this.onCollectStart?.();
+      return;
+    }
     this.isStream = true;
     this.settled = true;
     this.resolve(this);
@@ -133,11 +137,13 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamResponse {
 /**
  * Sends the request; with `stream`, a 2xx event stream resolves at its headers and is read by
  * attaching to it (`isStream`); every other answer resolves once collected whole.
+ * `onCollectStart` is called when an answer to be collected whole begins (its headers came): for
+ * a non-streamed answer, that is when the engine began to answer.
  */
-export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean): Promise<UpstreamResponse> {
+export function exchange(pool: Dispatcher, opts: Dispatcher.DispatchOptions, cancel: Cancellation, stream: boolean, onCollectStart?: () => void): Promise<UpstreamResponse> {
   if (cancel.aborted) return Promise.reject(cancel.reason);
   return new Promise((resolve, reject) => {
-    const handler = new Exchange(cancel, stream, resolve, reject);
+    const handler = new Exchange(cancel, stream, resolve, reject, onCollectStart);
     try {
       pool.dispatch(opts, handler);
     } catch (err) {

@@ -1,39 +1,47 @@
 // Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, hosted providers) over an undici
 // keep-alive pool (exchange.ts). Streams pass through event by event without re-serializing JSON;
-// only the model name is rewritten and the usage event (always requested upstream) is read. A JSON
-// answer passes through as its bytes too, unless it lacks a field OpenAI's schema requires of it
-// (completeChoices): then it is re-serialized with that field completed.
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+// only the model name is rewritten and the usage event (always requested upstream) is read.
+// Non-streaming chat and completions are asked of the engine as streams too and assembled into the
+// JSON answer (assemble-answer.ts), so that a hung engine is found within firstTokenMs; where the
+// deployment opts out (jsonFromStream: false), or for embeddings, the engine's JSON answer passes
+// through as its bytes, unless it lacks a field OpenAI's schema requires of it (completeChoices):
+// then it is re-serialized with that field completed.
+import { Pool, type Dispatcher } from 'undici';
 import { exchange, type UpstreamResponse } from './exchange.js';
 import { parseEvent, toUsage } from './stream-event.js';
 import { ChunkTemplate } from './chunk-template.js';
+import { AnswerAssembler } from './assemble-answer.js';
+import { connectionError } from './connection-error.js';
+import { dropIfNotEnded, readAnswerStream } from './read-answer-stream.js';
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { FAULT_HEADER } from '../../sim/faults.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
-import type { Cancellation } from '../../server/cancellation.js';
 import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
 
-/** After [DONE], how long an engine may take to end its response before its connection is dropped. */
-const DONE_GRACE_MS = 1_000;
-
 /** Characters parsed and not yet taken by the client's writer, past which the upstream pauses. */
 const HIGH_WATER = 256 * 1024;
 
+/** What a request asked of the engine as a stream carries: its usage, always (see upstreamBody). */
+const USAGE_FIELD = '"stream_options":{"include_usage":true}';
+const STREAM_FIELDS = `"stream":true,${USAGE_FIELD}`;
+
 const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
-function isAbort(err: unknown): boolean {
-  return (err as Error)?.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError;
-}
-
-/** Connection-level failures: refused, reset, DNS, TLS, socket closed. */
-function connectionError(err: unknown, cancel: Cancellation): unknown {
-  if (cancel.aborted || isAbort(err)) return cancel.reason ?? err;
-  return new GatewayError('upstream_unreachable', { cause: err });
+/**
+ * Whether non-streaming chat and completions go upstream as streams (default): false for an engine
+ * that cannot stream, or not everything (some llama.cpp and Ollama versions refuse tools with
+ * `stream`, older servers refuse `stream_options`). Such a deployment finds a hung engine only at
+ * the total timeout.
+ * TODO(config): read from the validated config once `jsonFromStream: z.boolean().default(true)`
+ * is in the openai deployment schema (src/config/schema.ts); read defensively until then.
+ */
+function jsonFromStream(deployment: OpenAIDeployment): boolean {
+  return (deployment as { jsonFromStream?: unknown }).jsonFromStream !== false;
 }
 
 /**
@@ -60,12 +68,24 @@ export function completeChoices(choices: unknown[], chat: boolean): boolean {
   return patched;
 }
 
+/**
+ * What an engine cannot stream: completions with best_of above n (OpenAI: "results cannot be
+ * streamed"; vLLM answered such requests, and beam search, whole even when asked for a stream).
+ */
+function streamable(body: Record<string, unknown>): boolean {
+  const { best_of: bestOf, n } = body;
+  return !(typeof bestOf === 'number' && bestOf > (typeof n === 'number' ? n : 1)) && body.use_beam_search !== true;
+}
+
 export class OpenAIEngine implements Engine {
+  /** A non-streaming answer's first token is seen where it is asked for as a stream. */
+  readonly reportsFirstToken: boolean;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authorization: string | undefined;
 
   constructor(private readonly deployment: OpenAIDeployment, env: NodeJS.ProcessEnv = process.env) {
+    this.reportsFirstToken = jsonFromStream(deployment);
     const url = new URL(deployment.baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
     // Timeouts are the gateway's (first token, idle, total), enforced above the engine.
@@ -77,10 +97,18 @@ export class OpenAIEngine implements Engine {
   private upstreamBody(call: EngineCall, stream: boolean): string {
     // Always the validated object, re-serialized, never the client's bytes: with a key given twice
     // the engine's JSON parser might keep the other value than the one validated and billed.
-    const body: Record<string, unknown> = { ...call.body };
-    if (this.deployment.upstreamModel) body.model = this.deployment.upstreamModel;
-    if (stream) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
-    return JSON.stringify(body);
+    let body = call.body;
+    if (this.deployment.upstreamModel) body = { ...body, model: this.deployment.upstreamModel };
+    if (!stream) return JSON.stringify(body);
+    // A stream, with its usage. Where the body has neither field (JSON.stringify leaves out keys
+    // whose value is undefined), they are appended to its text: adding them to a copy of the object
+    // measured several times the cost of serializing it, on the non-streaming hot path.
+    if (body.stream_options === undefined) {
+      const text = JSON.stringify(body);
+      const tail = body.stream === undefined ? STREAM_FIELDS : body.stream === true ? USAGE_FIELD : undefined;
+      if (tail !== undefined) return text.length === 2 ? `{${tail}}` : `${text.slice(0, -1)},${tail}}`;
+    }
+    return JSON.stringify({ ...body, stream: true, stream_options: { ...(body.stream_options as object | null), include_usage: true } });
   }
 
   private options(call: EngineCall, stream: boolean): Dispatcher.DispatchOptions {
@@ -91,10 +119,11 @@ export class OpenAIEngine implements Engine {
     return { path: this.basePath + PATHS[call.endpoint], method: 'POST', headers, body: this.upstreamBody(call, stream) };
   }
 
-  private async send(call: EngineCall, stream: boolean): Promise<UpstreamResponse> {
+  /** `onCollectStart`: see exchange(); for an answer that is collected whole. */
+  private async send(call: EngineCall, stream: boolean, onCollectStart?: () => void): Promise<UpstreamResponse> {
     let res: UpstreamResponse;
     try {
-      res = await exchange(this.pool, this.options(call, stream), call.cancel, stream);
+      res = await exchange(this.pool, this.options(call, stream), call.cancel, stream, onCollectStart);
     } catch (err) {
       throw connectionError(err, call.cancel);
     }
@@ -109,7 +138,28 @@ export class OpenAIEngine implements Engine {
   }
 
   async json(call: EngineCall): Promise<JsonAnswer> {
-    const { body: text } = await this.send(call, false);
+    if (call.endpoint === 'embeddings' || !this.reportsFirstToken) {
+      // Asked for whole (an embedding, or a deployment that opted out): the engine began to
+      // answer when its headers came (only embeddings are then timed by the first-token timeout).
+      const { body: text } = await this.send(call, false, call.onFirstToken);
+      return this.passThrough(text, call);
+    }
+    if (!streamable(call.body)) {
+      // Its first token cannot be seen: only the total timeout applies to it.
+      call.onFirstToken?.();
+      const { body: text } = await this.send(call, false);
+      return this.passThrough(text, call);
+    }
+    // An engine that ignored `stream` and answered JSON is taken as it answered.
+    const res = await this.send(call, true, call.onFirstToken);
+    if (!res.isStream) return this.passThrough(res.body, call);
+    const answer = new AnswerAssembler(call.endpoint, call.requestId);
+    await readAnswerStream(res, answer, call.cancel, call.onFirstToken);
+    return { text: answer.text(String(call.body.model)), usage: answer.usage };
+  }
+
+  /** A non-streamed answer, checked, completed where OpenAI's schema needs it, with the client's model. */
+  private passThrough(text: string, call: EngineCall): JsonAnswer {
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -170,11 +220,7 @@ export class OpenAIEngine implements Engine {
         if (done || failure !== undefined) return;
         if (e.data === '[DONE]') {
           done = true;
-          // Whatever follows is ignored, but an engine that never ends its response would hold a
-          // pool connection for good: it gets DONE_GRACE_MS to end, then the connection is dropped.
-          setImmediate(() => {
-            if (!ended) setTimeout(() => ended || res.abort(), DONE_GRACE_MS).unref();
-          });
+          dropIfNotEnded(res, () => ended);
           return;
         }
         try {

@@ -16,6 +16,8 @@ function never(signal: AbortSignal): Promise<never> {
 }
 
 export class SimEngine implements Engine {
+  /** json() says when the simulated first token came, so hangs are found within firstTokenMs. */
+  readonly reportsFirstToken = true;
   private readonly core: SimCore;
 
   constructor(settings: SimSettings) {
@@ -70,12 +72,14 @@ export class SimEngine implements Engine {
     if (call.endpoint === 'embeddings') {
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
       const out = await this.core.embeddings(call.body, call.cancel.signal);
+      // An embedding is one step: its answer begins when it is done.
+      call.onFirstToken?.();
       return { text: JSON.stringify(out.body), usage: out.usage };
     }
     const plan = await this.plan(call);
     const release = await this.admit(call.cancel.signal);
     try {
-      const body = await this.core.complete(plan, call.cancel.signal, delay);
+      const body = await this.core.complete(plan, call.cancel.signal, delay, call.onFirstToken);
       if (fault === 'cut-stream' || fault === 'invalid-json') throw new GatewayError('upstream_invalid_response');
       return { text: JSON.stringify(body), usage: plan.usage };
     } finally {
