@@ -52,9 +52,10 @@ before(async () => {
   gw = await startTestGateway({
     adminToken: ADMIN,
     models: [
-      { id: 'duo', deployments: [{ id: 'a', engine: 'sim', sim: FAST }, { id: 'b', engine: 'sim', admission: { maxConcurrency: 4 }, sim: FAST }] },
-      { id: 'slow', deployments: [{ id: 'a', engine: 'sim', sim: SLOW }, { id: 'b', engine: 'sim', sim: FAST }] },
-      { id: 'cli', deployments: [{ id: 'x', engine: 'sim', sim: FAST }, { id: 'y', engine: 'sim', weight: 3, sim: FAST }] },
+      // least-loaded: these identical prompts would otherwise all follow one prefix-aware home.
+      { id: 'duo', routing: 'least-loaded', deployments: [{ id: 'a', engine: 'sim', sim: FAST }, { id: 'b', engine: 'sim', admission: { maxConcurrency: 4 }, sim: FAST }] },
+      { id: 'slow', routing: 'least-loaded', deployments: [{ id: 'a', engine: 'sim', sim: SLOW }, { id: 'b', engine: 'sim', sim: FAST }] },
+      { id: 'cli', routing: 'least-loaded', deployments: [{ id: 'x', engine: 'sim', sim: FAST }, { id: 'y', engine: 'sim', weight: 3, sim: FAST }] },
       // Model names often carry an organisation: the id goes in the path percent-encoded.
       { id: 'org/slashed', deployments: [{ id: 'only', engine: 'sim', sim: FAST }] },
       // Credentials in the URL and a key in the environment: none of it may be shown. Never called;

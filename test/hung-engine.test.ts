@@ -6,6 +6,7 @@
 // and for the in-process simulator. The assembled answer is the simulator's own JSON answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SINGLE_ATTEMPT } from './helpers/routing.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSimServer, type SimServer } from '../src/sim/sim-server.js';
@@ -41,16 +42,18 @@ before(async () => {
   slowSim = await startSimServer({ faultHeader: true, settings: SLOW });
   // Default settings, as simModel's in-process simulator has (but for timings): the same answers.
   fastSim = await startSimServer({ settings: { ttftMs: 1, itlMs: 1 } });
-  const up = (id: string, baseUrl: string, extra: Body = {}) => ({ id, deployments: [{ id: `${id}-up`, engine: 'openai', baseUrl, faultHeader: true }], ...extra });
+  // One attempt, no circuit: these tests time one attempt against a hung engine (retries
+  // elsewhere are test/routing.test.ts's).
+  const up = (id: string, baseUrl: string, extra: Body = {}) => ({ id, ...SINGLE_ATTEMPT, deployments: [{ id: `${id}-up`, engine: 'openai', baseUrl, faultHeader: true }], ...extra });
   gw = await startTestGateway({
     models: [
       up('up', slowSim.url, { timeouts: TIMEOUTS }),
       up('up-short', slowSim.url, { timeouts: SHORT }),
       up('up-embed', slowSim.url, { kind: 'embedding', timeouts: TIMEOUTS }),
       up('up-silent', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`, { timeouts: TIMEOUTS }),
-      simModel('local', { timeouts: TIMEOUTS }, SLOW),
-      simModel('local-short', { timeouts: SHORT }, SLOW),
-      { id: 'local-embed', kind: 'embedding', timeouts: TIMEOUTS, deployments: [{ id: 'local-embed-sim', engine: 'sim', faultHeader: true, sim: { ttftMs: 1 } }] },
+      simModel('local', { timeouts: TIMEOUTS, ...SINGLE_ATTEMPT }, SLOW),
+      simModel('local-short', { timeouts: SHORT, ...SINGLE_ATTEMPT }, SLOW),
+      { id: 'local-embed', kind: 'embedding', timeouts: TIMEOUTS, ...SINGLE_ATTEMPT, deployments: [{ id: 'local-embed-sim', engine: 'sim', faultHeader: true, sim: { ttftMs: 1 } }] },
       simModel('same-local'),
       up('same-up', fastSim.url),
     ],

@@ -10,7 +10,7 @@ import { assertContractError } from './helpers/assert-error.js';
 import { http, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const FAST = { ttftMs: 1, itlMs: 1, slowFirstTokenMs: 60_000 };
-const TIMEOUTS = { firstTokenMs: 400, idleMs: 2_000, totalMs: 5_000 };
+const TIMEOUTS = { firstTokenMs: 700, idleMs: 2_000, totalMs: 5_000 };
 /** No circuit: tests of retries alone see every attempt reach the engines. */
 const NO_CIRCUIT = { consecutiveFailures: 1000, minRequests: 100_000 };
 
@@ -47,17 +47,24 @@ before(async () => {
   gw = await startTestGateway({
     models: [
       // For each fault, a faulty deployment beside a good one (the good one is a separate simulator per model).
-      ...FAULTS.flatMap((f) => MODES.map((mode) => ({ id: `pair-${f}-${mode}`, timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, deployments: [upstream(`bad-${f}`, `${f}-${mode}`), upstream('good', 'good')] }))),
+      // least-loaded: the same prompt every time would otherwise follow one prefix-aware home.
+      ...FAULTS.flatMap((f) => MODES.map((mode) => ({ id: `pair-${f}-${mode}`, routing: 'least-loaded', timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, deployments: [upstream(`bad-${f}`, `${f}-${mode}`), upstream('good', 'good')] }))),
       // Every deployment fails: the budget (20% of requests, no floor) bounds the retries.
-      { id: 'outage', timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, retries: { maxAttempts: 3, budgetRatio: 0.2, minPerSecond: 0, backoffBaseMs: 0, backoffMaxMs: 0 }, deployments: [upstream('a', 'dead-a'), upstream('b', 'dead-b')] },
-      { id: 'full', timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, deployments: [upstream('a', 'full-a'), upstream('b', 'full-b')] },
-      { id: 'hung', timeouts: { firstTokenMs: 400, idleMs: 2_000, totalMs: 1_000 }, circuitBreaker: NO_CIRCUIT, retries: { maxAttempts: 5, backoffBaseMs: 0, backoffMaxMs: 0 }, deployments: [upstream('a', 'hung-a'), upstream('b', 'hung-b')] },
+      { id: 'outage', routing: 'least-loaded', timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, retries: { maxAttempts: 3, budgetRatio: 0.2, minPerSecond: 0, backoffBaseMs: 0, backoffMaxMs: 0 }, deployments: [upstream('a', 'dead-a'), upstream('b', 'dead-b')] },
+      { id: 'full', routing: 'least-loaded', timeouts: TIMEOUTS, circuitBreaker: NO_CIRCUIT, deployments: [upstream('a', 'full-a'), upstream('b', 'full-b')] },
+      { id: 'hung', routing: 'least-loaded', timeouts: { firstTokenMs: 400, idleMs: 2_000, totalMs: 1_000 }, circuitBreaker: NO_CIRCUIT, retries: { maxAttempts: 5, backoffBaseMs: 0, backoffMaxMs: 0 }, deployments: [upstream('a', 'hung-a'), upstream('b', 'hung-b')] },
       { id: 'primary', timeouts: TIMEOUTS, fallbacks: ['secondary'], deployments: [upstream('crashing', 'crashing')] },
       { id: 'secondary', timeouts: TIMEOUTS, deployments: [upstream('backup', 'backup')] },
       // The default circuit: five failures in a row open it.
-      { id: 'ejecting', timeouts: TIMEOUTS, circuitBreaker: { cooldownMs: 60_000 }, deployments: [upstream('flaky', 'flaky'), upstream('good', 'good')] },
+      { id: 'ejecting', routing: 'least-loaded', timeouts: TIMEOUTS, circuitBreaker: { cooldownMs: 60_000 }, deployments: [upstream('flaky', 'flaky'), upstream('good', 'good')] },
     ],
   });
+  // Warm up (key cache, token-counting worker, connections) so a cold start on a busy machine is
+  // not taken for a hung engine by the first-token timeout.
+  for (const stream of [false, true]) {
+    const res = await http(`${gw.url}/v1/chat/completions`, { method: 'POST', key: gw.key, body: body('secondary', stream) });
+    assert.equal(res.status, 200, res.text);
+  }
 });
 after(async () => {
   await gw?.close();

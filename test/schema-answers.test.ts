@@ -97,7 +97,7 @@ before(async () => {
   fake = createServer(handleFake);
   await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
   fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-  const up = (id: string, baseUrl: string, extra: Body = {}) => ({ id, deployments: [{ id: `${id}-up`, engine: 'openai', baseUrl }], ...extra });
+  const up = (id: string, baseUrl: string, extra: Body = {}, deployment: Body = {}) => ({ id, deployments: [{ id: `${id}-up`, engine: 'openai', baseUrl, ...deployment }], ...extra });
   gw = await startTestGateway({
     server: { maxBodyBytes: 64 * 1024 },
     models: [
@@ -107,19 +107,14 @@ before(async () => {
       up('up-chat', sim.url),
       up('up-embed', sim.url, { kind: 'embedding' }),
       up('fake-chat', `${fakeUrl}/bare/v1`),
-      up('fake-chat-json', `${fakeUrl}/bare/v1`),
-      up('fake-pretty', `${fakeUrl}/pretty/v1`),
+      up('fake-chat-json', `${fakeUrl}/bare/v1`, {}, { jsonFromStream: false }),
+      up('fake-pretty', `${fakeUrl}/pretty/v1`, {}, { jsonFromStream: false }),
       up('fake-ignores-stream', `${fakeUrl}/ignores/v1`),
       up('fake-unsupported', `${fakeUrl}/unsupported/v1`),
     ],
-  }, {
-    // TODO(config): `jsonFromStream: false` in these deployments' config once the schema has it.
-    engineFor: (d) => (d.engine === 'openai' && JSON_ONLY.has(d.id) ? new OpenAIEngine({ ...d, jsonFromStream: false } as typeof d) : createEngine(d)),
   });
 });
 
-/** Deployments that ask the engine for its whole answer (jsonFromStream: false), not a stream. */
-const JSON_ONLY = new Set(['fake-chat-json-up', 'fake-pretty-up']);
 
 after(async () => {
   await gw?.close();

@@ -130,6 +130,12 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
     connections: z.number().int().min(1).max(4096).default(128),
     engineMetrics: engineMetricsSchema.optional(),
     healthCheck: healthCheckSchema.optional(),
+    /**
+     * Non-streaming chat and completions go upstream as streams and the answer is assembled, so a
+     * hung engine is found within firstTokenMs; false for an engine that cannot stream (then only
+     * totalMs applies).
+     */
+    jsonFromStream: z.boolean().default(true),
   }),
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
@@ -207,6 +213,12 @@ export const modelSchema = z.strictObject({
   /** Per-key limits on this model: each key gets its own allowance. */
   limits: rateLimitsSchema.optional(),
   deployments: z.array(deploymentSchema).default([]),
+  /**
+   * How a deployment is chosen: `least-loaded` (weighted two random choices) or `prefix-aware`
+   * (where the prompt's prefix is probably in the engine's KV cache, within a load bound).
+   * Default: prefix-aware for chat models with more than one deployment.
+   */
+  routing: z.enum(['least-loaded', 'prefix-aware']).optional(),
   /** Models tried, in order, when every deployment of this one failed retryably (not their own fallbacks). */
   fallbacks: z.array(z.string().min(1)).max(8).default([]),
   retries: retriesSchema.prefault({}),

@@ -18,6 +18,8 @@
 // chosen for a first attempt (the engine decides), and the retry loop does not retry into one.
 // The client then gets the engine's engine_overloaded with the engine's own advice.
 import { GatewayError } from '../errors/gateway-error.js';
+import type { PromptPrefix } from './prefix-blocks.js';
+import { choosePrefixAware } from './prefix-choice.js';
 import type { Deployment, RegisteredModel } from './registry.js';
 
 /** A saturated engine (its queue past maxWaiting) is chosen only when no other can be. */
@@ -27,14 +29,19 @@ const PROBE_ADVICE_MS = 1_000;
 /** Advice for a deployment taken out by its health checks: roughly when the next check may put it back. */
 const UNHEALTHY_ADVICE_MS = 5_000;
 
-function load(d: Deployment): number {
-  const engine = d.engineLoad;
-  let n = d.outstanding + 1;
-  if (engine) {
-    n += engine.latest()?.waiting ?? 0;
-    if (engine.saturated()) n += SATURATED_PENALTY;
-  }
-  return n / d.weight;
+/** Requests on a deployment: this replica's attempts in flight, plus the engine's own queue. */
+export function inFlightOf(d: Deployment): number {
+  return d.outstanding + (d.engineLoad?.latest()?.waiting ?? 0);
+}
+
+/** Whether the engine says its own queue is past maxWaiting (engineMetrics). */
+export function saturated(d: Deployment): boolean {
+  return d.engineLoad?.saturated() ?? false;
+}
+
+/** Load per unit of weight, with this request; a saturated engine only when nothing else is left. */
+export function loadOf(d: Deployment): number {
+  return (inFlightOf(d) + 1 + (saturated(d) ? SATURATED_PENALTY : 0)) / d.weight;
 }
 
 function weightedDraw(pool: Deployment[], total: number, random: () => number, skip?: Deployment): Deployment {
@@ -49,7 +56,11 @@ function weightedDraw(pool: Deployment[], total: number, random: () => number, s
   return last!;
 }
 
-export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Deployment> | undefined, now = performance.now(), random: () => number = Math.random): Deployment {
+/**
+ * `prefix`: the request's prompt as block hashes (prefix-blocks.ts), when the model routes
+ * prefix-aware; then its first attempt goes where that prefix is probably cached (prefix-choice.ts).
+ */
+export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Deployment> | undefined, now = performance.now(), random: () => number = Math.random, prefix?: PromptPrefix): Deployment {
   const id = model.config.id;
   if (model.maintenance) throw new GatewayError('maintenance', { message: `The model ${id} is down for maintenance.`, retryAfterMs: 30_000 });
   const all = model.deployments;
@@ -88,11 +99,12 @@ export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Depl
     if (fresh.length > 0) pool = fresh;
   }
   if (pool.length === 1) return pool[0]!;
+  if (prefix && model.prefixIndex) return choosePrefixAware(pool, prefix, model.prefixIndex);
   let total = 0;
   for (const d of pool) total += d.weight;
   const a = weightedDraw(pool, total, random);
   const b = weightedDraw(pool, total - a.weight, random, a);
-  return load(b) < load(a) ? b : a;
+  return loadOf(b) < loadOf(a) ? b : a;
 }
 
 /** Whether the model has a deployment this request has not tried that could be chosen now. */

@@ -7,6 +7,7 @@ import type { Engine } from '../engines/types.js';
 import { Circuit, type CircuitEvents } from './circuit.js';
 import { HealthCheck, type HealthCheckEvents } from './health-check.js';
 import { RetryBudget } from './retry-budget.js';
+import { PrefixIndex } from './prefix-index.js';
 import { createAdmission, type DeploymentAdmission } from '../admission/deployment-admission.js';
 import type { AdmissionEvents } from '../admission/admission-queue.js';
 import { EngineLoad, type EngineLoadEvents } from '../admission/engine-load.js';
@@ -40,6 +41,13 @@ export interface RegisteredModel {
   /** Run-time: drained for maintenance (from the config at start, changed by the admin API). */
   maintenance: boolean;
   retryBudget: RetryBudget;
+  /** Where this replica sent which prompt prefixes, when the model routes prefix-aware. */
+  prefixIndex?: PrefixIndex;
+}
+
+/** The model's routing policy: its own, or prefix-aware for chat models with several deployments. */
+export function routingPolicy(config: ModelConfig): 'least-loaded' | 'prefix-aware' {
+  return config.routing ?? (config.kind === 'chat' && config.deployments.length > 1 ? 'prefix-aware' : 'least-loaded');
 }
 
 export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env): Engine {
@@ -106,7 +114,13 @@ export class ModelRegistry {
   constructor(models: ModelConfig[], hooks: RegistryHooks = {}) {
     for (const config of models) {
       const deployments = config.deployments.map((d) => createDeployment(config, d, hooks));
-      this.models.set(config.id, { config, deployments, maintenance: config.maintenance, retryBudget: new RetryBudget(config.retries) });
+      this.models.set(config.id, {
+        config,
+        deployments,
+        maintenance: config.maintenance,
+        retryBudget: new RetryBudget(config.retries),
+        ...(routingPolicy(config) === 'prefix-aware' && { prefixIndex: new PrefixIndex() }),
+      });
     }
   }
 

@@ -15,6 +15,7 @@ import type { Finish } from '../stages/execute.js';
 import { execute } from '../stages/execute.js';
 import { healthVerdict, moreInformative, retryVerdict, type RetryVerdict } from './attempt-outcome.js';
 import { chooseDeployment, hasUntried } from './balancer.js';
+import { prefixBlocks } from './prefix-blocks.js';
 import type { Deployment, ModelRegistry, RegisteredModel } from './registry.js';
 
 /** Less time than this left before the deadline: no further attempt is started. */
@@ -116,7 +117,13 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
   /** A deployment of `model` for the next attempt, or undefined (with `best` updated) if none. */
   const tryChoose = (): Deployment | undefined => {
     try {
-      return chooseDeployment(model, tried);
+      // The first attempt on a model that routes by prefix goes where the prompt is probably cached;
+      // a retry goes where it has not been tried.
+      const prefix = model.prefixIndex && tried.size === 0 && model.deployments.length > 1 ? (ctx.prefixBlocks ??= prefixBlocks(ctx.body!, ctx.endpoint!)) : undefined;
+      const d = chooseDeployment(model, tried, performance.now(), Math.random, prefix);
+      // Sent there, its engine will hold these blocks: later turns of the conversation follow.
+      if (prefix && prefix.blocks.length > 0) model.prefixIndex!.record(prefix.blocks, d.config.id);
+      return d;
     } catch (err) {
       // Nothing to choose in this model (maintenance, circuits open, at capacity): its fallbacks may serve.
       if (!(err instanceof GatewayError)) throw err;

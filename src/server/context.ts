@@ -5,6 +5,7 @@ import type { Principal } from '../keys/authenticate.js';
 import type { Endpoint, Usage } from '../engines/types.js';
 import type { Deployment, RegisteredModel } from '../routing/registry.js';
 import type { Cancellation } from './cancellation.js';
+import type { PromptPrefix } from '../routing/prefix-blocks.js';
 import type { Prompt } from '../tokenize/prompt.js';
 import type { Priority } from '../store/keys-repo.js';
 import type { LimitSpend } from '../stages/check-rate-limits.js';
@@ -28,6 +29,8 @@ export interface RequestContext {
   requestedPriority?: Priority;
   /** The deployment of the latest attempt: the one that served, when one did. */
   deployment?: Deployment;
+  /** The prompt as chained block hashes, for prefix-aware routing (computed once, when needed). */
+  prefixBlocks?: PromptPrefix;
   /** Attempts made on engines (retries and fallbacks included). */
   attempts?: number;
   /** What in the body adds prompt tokens (gathered once). */

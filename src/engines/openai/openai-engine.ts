@@ -33,18 +33,6 @@ const STREAM_FIELDS = `"stream":true,${USAGE_FIELD}`;
 const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
 /**
- * Whether non-streaming chat and completions go upstream as streams (default): false for an engine
- * that cannot stream, or not everything (some llama.cpp and Ollama versions refuse tools with
- * `stream`, older servers refuse `stream_options`). Such a deployment finds a hung engine only at
- * the total timeout.
- * TODO(config): read from the validated config once `jsonFromStream: z.boolean().default(true)`
- * is in the openai deployment schema (src/config/schema.ts); read defensively until then.
- */
-function jsonFromStream(deployment: OpenAIDeployment): boolean {
-  return (deployment as { jsonFromStream?: unknown }).jsonFromStream !== false;
-}
-
-/**
  * Completes what OpenAI's schema requires of a non-streamed answer and many engines leave out
  * (llama.cpp, Ollama and older vLLM send no `message.refusal`; some no `logprobs`): `null`, which
  * is what OpenAI sends when there is none. Returns whether anything was added. A look at a field
@@ -85,7 +73,7 @@ export class OpenAIEngine implements Engine {
   private readonly authorization: string | undefined;
 
   constructor(private readonly deployment: OpenAIDeployment, env: NodeJS.ProcessEnv = process.env) {
-    this.reportsFirstToken = jsonFromStream(deployment);
+    this.reportsFirstToken = deployment.jsonFromStream;
     const url = new URL(deployment.baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
     // Timeouts are the gateway's (first token, idle, total), enforced above the engine.
