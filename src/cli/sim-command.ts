@@ -34,6 +34,8 @@ interface SimFlags {
   kneeSeqs?: number;
   stepGrowth?: number;
   kvCacheTokens?: number;
+  prefixCacheBlocks?: number;
+  blockTokens?: number;
   maxNumSeqs?: number;
   maxQueue?: number;
   seed?: number;
@@ -51,6 +53,8 @@ const FLAG_OF: Record<string, string> = {
   'load.kneeSeqs': '--knee-seqs',
   'load.stepGrowth': '--step-growth',
   kvCacheTokens: '--kv-cache-tokens',
+  'prefixCache.maxBlocks': '--prefix-cache-blocks',
+  'prefixCache.blockTokens': '--block-tokens',
   maxNumSeqs: '--max-num-seqs',
   maxQueue: '--max-queue',
   seed: '--seed',
@@ -72,6 +76,9 @@ function settingsFrom(o: SimFlags): Record<string, unknown> {
     s.load = { ...(o.kneeSeqs !== undefined && { kneeSeqs: o.kneeSeqs }), ...(o.stepGrowth !== undefined && { stepGrowth: o.stepGrowth }) };
   }
   put('kvCacheTokens', o.kvCacheTokens);
+  if (o.prefixCacheBlocks !== undefined || o.blockTokens !== undefined) {
+    s.prefixCache = { ...(o.prefixCacheBlocks !== undefined && { maxBlocks: o.prefixCacheBlocks }), ...(o.blockTokens !== undefined && { blockTokens: o.blockTokens }) };
+  }
   put('maxNumSeqs', o.maxNumSeqs);
   put('maxQueue', o.maxQueue);
   put('seed', o.seed);
@@ -118,10 +125,12 @@ export function registerSimCommand(program: Command, port: (value: string) => st
     .option('--fault-header', 'obey the x-sluice-fault request header', false)
     .option('--ttft-ms <ms>', `fixed part of the time to first token, spent outside the batch (default ${D.ttftMs})`, number)
     .option('--itl-ms <ms>', `decode step time with one sequence: a lone request's inter-token latency (default ${D.itlMs})`, number)
-    .option('--prefill-ms-per-token <ms>', `prefill cost per prompt token; it stalls the step it joins (default ${D.prefillMsPerToken})`, number)
+    .option('--prefill-ms-per-token <ms>', `prefill cost per prompt token not in the prefix cache; it stalls the step it joins (default ${D.prefillMsPerToken})`, number)
     .option('--knee-seqs <n>', `batch size past which a step is compute-bound and grows linearly (default ${D.load.kneeSeqs})`, number)
     .option('--step-growth <x>', `step slowdown per extra sequence below the knee (default ${D.load.stepGrowth})`, number)
     .option('--kv-cache-tokens <n>', `KV-cache capacity in tokens, for vllm:gpu_cache_usage_perc (default ${D.kvCacheTokens})`, number)
+    .option('--prefix-cache-blocks <n>', 'prefix-cache blocks kept, least recently used evicted; 0 turns the cache off (default: --kv-cache-tokens / --block-tokens)', number)
+    .option('--block-tokens <n>', `tokens per prefix-cache block (default ${D.prefixCache.blockTokens}, as vLLM)`, number)
     .option('--max-num-seqs <n>', `sequences generated at once; more wait in the engine queue (default ${D.maxNumSeqs})`, number)
     .option('--max-queue <n>', `engine queue length beyond which requests get 503 (default ${D.maxQueue})`, number)
     .option('--seed <n>', `seed of the generated text and lengths (default ${D.seed})`, number)

@@ -6,6 +6,9 @@ export const faultSchema = z.enum(faultNames);
 export type FaultName = z.infer<typeof faultSchema>;
 export const FAULT_NAMES: readonly FaultName[] = faultNames;
 
+/** The most blocks a simulated prefix cache may hold (16M tokens at 16 a block): its LRU index allocates ~24 bytes a block up front. */
+export const MAX_PREFIX_BLOCKS = 1_000_000;
+
 export const simSettingsSchema = z.strictObject({
   /**
    * Fixed part of the time to first token (API server, tokenization, scheduling): spent by each
@@ -15,12 +18,29 @@ export const simSettingsSchema = z.strictObject({
   /** Decode step time with one sequence in the batch: the inter-token latency of a lone request. */
   itlMs: z.number().min(0).default(5),
   /**
-   * Prefill cost per prompt token. The prefill runs in the step after the request joins the batch
-   * and lengthens that step for every sequence in it, as vLLM without chunked prefill stalls the
-   * ongoing decodes. (An 8B model in bf16 prefills ~10k tokens/s on an A100, ~30k on an H100:
-   * 0.1 and 0.03 ms a token.)
+   * Prefill cost per prompt token the prefix cache does not hold. The prefill runs in the step
+   * after the request joins the batch and lengthens that step for every sequence in it, as vLLM
+   * without chunked prefill stalls the ongoing decodes. Default: an 8B model in bf16 on one H100,
+   * ~30k prompt tokens/s. Prefill is compute-bound, ~2 FLOPs per weight per token (14-16 GFLOPs
+   * for Llama-3.1-8B): 989 TFLOPS (H100 SXM, dense bf16) at the ~50% that prefill reaches gives
+   * ~0.03 ms a token, 312 TFLOPS (A100) ~0.1. NVIDIA's published runs of Llama-3.1-8B-based NIMs
+   * bracket it: time to first token 48 ms for 500-token prompts on an A100 80GB, 15.7 ms for
+   * 1,000-token prompts on a GH200 (H100-class), both bf16 at concurrency 1, so at most ~0.1 and
+   * ~0.016 ms a token (docs.nvidia.com/nim/llama-3-1-nemotron-safety-guard-8b/1.10.1/performance
+   * and /1.14.0/performance). A 2,000-token prompt thus costs 60 ms, which a cache hit saves.
    */
-  prefillMsPerToken: z.number().min(0).default(0.01),
+  prefillMsPerToken: z.number().min(0).default(0.03),
+  /**
+   * vLLM's automatic prefix caching (src/sim/prefix-cache.ts): prompts are cut into blocks of
+   * blockTokens tokens (vLLM's default block size, 16), and up to maxBlocks blocks are kept, least
+   * recently used evicted; a prompt's cached head costs no prefill. maxBlocks defaults to
+   * kvCacheTokens / blockTokens (the whole KV cache, as on vLLM, where cached blocks are the free
+   * part of the KV memory); 0 turns the cache off.
+   */
+  prefixCache: z.strictObject({
+    blockTokens: z.number().int().min(1).max(4096).default(16),
+    maxBlocks: z.number().int().min(0).max(MAX_PREFIX_BLOCKS).optional(),
+  }).prefault({}),
   /**
    * How a decode step slows down as the batch grows (src/sim/batch.ts explains the model and its
    * sources): stepMs(b) = itlMs × max(1 + stepGrowth × (b − 1), b / kneeSeqs) for b sequences

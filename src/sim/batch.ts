@@ -30,18 +30,25 @@
 // Total throughput b / decodeStepMs(b) thus rises almost linearly up to the knee, then flattens at
 // kneeSeqs / itlMs tokens per ms, while each request's inter-token latency is decodeStepMs(b).
 //
+// With a prefix cache (prefix-cache.ts), "new prompt tokens" are those its cache does not hold:
+// each joining sequence looks its prompt up as its prefill step starts, then registers its blocks,
+// one sequence after another in join order, as vLLM's scheduler does within one step.
+//
 // A sequence goes through `steps` steps: the first is its prefill, which yields its first token;
 // each later one yields one more token (for each of its choices still generating). Backpressure:
 // a sequence whose consumer has not yet taken the output of its last step sits out of the next
 // steps (it holds its KV cache but is not in the batch) until the consumer takes it, so at most
 // one step's output waits per sequence. A cancelled sequence leaves the batch at once.
 import type { SimSettings } from '../config/schema.js';
+import type { PrefixCache, PromptBlocks } from './prefix-cache.js';
 
 export interface SeqSpec {
   /** Tokens of the prompt, held in the KV cache from the moment the sequence joins. */
   promptTokens: number;
   /** Tokens to prefill in the first step (0 when the first token's delay was set otherwise). */
   prefillTokens: number;
+  /** Each prompt's blocks, for the prefix cache to take its cached head off prefillTokens. */
+  prefix?: readonly PromptBlocks[];
   /** Output tokens of each choice; the choices decode in lockstep. */
   lengths: number[];
 }
@@ -140,7 +147,7 @@ export class BatchClock {
   /** Steps run so far. */
   steps = 0;
 
-  constructor(private readonly settings: SimSettings) {}
+  constructor(private readonly settings: SimSettings, private readonly cache?: PrefixCache) {}
 
   /** Joins the batch: the sequence's prefill runs in the next step (at once if the engine is idle). */
   join(spec: SeqSpec, signal: AbortSignal): Sequence {
@@ -186,7 +193,7 @@ export class BatchClock {
     for (const s of this.seqs) {
       if (!s.ready) continue;
       members.push(s);
-      if (s.done === 0) prefillTokens += s.spec.prefillTokens;
+      if (s.done === 0) prefillTokens += this.toPrefill(s.spec);
       else decodeSeqs += s.width(s.done);
     }
     if (members.length === 0) {
@@ -205,6 +212,17 @@ export class BatchClock {
     const delay = this.stepEnd - now;
     const done = () => this.finishStep(members);
     this.timer = delay >= 0.5 ? { t: setTimeout(done, Math.round(delay)) } : { i: setImmediate(done) };
+  }
+
+  /** Prompt tokens a joining sequence computes: all of them, less its prompts' cached heads. */
+  private toPrefill(spec: SeqSpec): number {
+    if (!this.cache || !spec.prefix || spec.prefillTokens === 0) return spec.prefillTokens;
+    let cached = 0;
+    for (const p of spec.prefix) {
+      cached += this.cache.lookup(p);
+      this.cache.insert(p);
+    }
+    return Math.max(0, spec.prefillTokens - cached);
   }
 
   private finishStep(members: Sequence[]): void {

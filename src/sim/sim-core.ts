@@ -1,6 +1,7 @@
 // The simulated GPU inference server: batch slots with a queue, an engine clock that runs the
-// batch step by step and slows down under load (batch.ts), prefill that stalls the batch,
-// deterministic text and real token counts. What a
+// batch step by step and slows down under load (batch.ts), prefill that stalls the batch, a prefix
+// cache that spares the prefill of prompt heads it holds (prefix-cache.ts), deterministic text and
+// real token counts. What a
 // choice is (text, JSON for response_format, a tool call) is decided in answer.ts, its wire shape
 // in render.ts. Both the in-process engine and the standalone `sluice sim` HTTP server drive this
 // one class.
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { SimSettings } from '../config/schema.js';
 import type { Endpoint, Usage } from '../engines/types.js';
-import { countPrompts, promptsOf, sum } from '../tokenize/prompt.js';
+import { sum } from '../tokenize/prompt.js';
 import { answerChoice, jsonFormat } from './answer.js';
 import { embedText, toBase64Floats, type GeneratedChoice } from './generate.js';
 import { tokenLogprobs, type LogprobsAsk } from './logprobs.js';
@@ -16,6 +17,9 @@ import { ChunkWriter, chatBody, completionBody } from './render.js';
 import { SimRequestError } from './request-error.js';
 import { BatchClock, type Sequence } from './batch.js';
 import { SeqScheduler } from './scheduler.js';
+import { prefixCacheOf, type PrefixCache, type PrefixCacheStats, type PromptBlocks } from './prefix-cache.js';
+import { promptParts, type PromptParts } from './prompt-parts.js';
+import { tokenizePrompts } from './prompt-tokenizer.js';
 import { toolSetup } from './tool-calls.js';
 
 export { SimRequestError };
@@ -29,7 +33,9 @@ export interface GenerationPlan {
   endpoint: Exclude<Endpoint, 'embeddings'>;
   choices: GeneratedChoice[];
   usage: Usage;
-  /** Time to first token on an idle engine: ttftMs plus the prefill. */
+  /** Each prompt's token count and block hashes, for the prefix cache. */
+  prefix: PromptBlocks[];
+  /** Time to first token on an idle engine with nothing cached: ttftMs plus the whole prefill. */
   firstTokenMs: number;
 }
 
@@ -39,6 +45,15 @@ export interface SimLoad {
   waiting: number;
   /** Share of kvCacheTokens the batch fills, 0 to 1. */
   cacheUsage: number;
+}
+
+/**
+ * Each prompt's count (the tokens of its texts, counted on the simulator's tokenizer thread, plus
+ * its fixed tokens) and, when blockTokens > 0, its block hashes.
+ */
+async function tokenize(prompts: PromptParts[], blockTokens: number): Promise<PromptBlocks[]> {
+  const done = await tokenizePrompts(prompts.map((p) => p.parts), blockTokens);
+  return done.map((t, i) => ({ tokens: t.textTokens + prompts[i]!.fixedTokens, blocks: t.blocks }));
 }
 
 export interface SimStream {
@@ -81,15 +96,23 @@ export class SimCore {
   readonly scheduler: SeqScheduler;
   /** The engine clock every generation of this core shares. */
   readonly batch: BatchClock;
+  /** Undefined when prefixCache.maxBlocks is 0. */
+  private readonly prefixCache: PrefixCache | undefined;
 
   constructor(readonly settings: SimSettings) {
     this.scheduler = new SeqScheduler(settings.maxNumSeqs, settings.maxQueue);
-    this.batch = new BatchClock(settings);
+    this.prefixCache = prefixCacheOf(settings);
+    this.batch = new BatchClock(settings, this.prefixCache);
   }
 
   load(): SimLoad {
     const { running, waiting } = this.scheduler.load;
     return { running, waiting, cacheUsage: Math.min(1, this.batch.cachedTokens() / this.settings.kvCacheTokens) };
+  }
+
+  /** The prefix cache's size and counters (all 0 when it is off), as /metrics publishes them. */
+  prefixCacheStats(): PrefixCacheStats {
+    return this.prefixCache?.stats() ?? { blockTokens: this.settings.prefixCache.blockTokens, maxBlocks: 0, blocks: 0, queries: 0, hits: 0 };
   }
 
   /**
@@ -99,14 +122,19 @@ export class SimCore {
   private async enter(plan: GenerationPlan, signal: AbortSignal, firstTokenDelayMs: number | undefined): Promise<Sequence> {
     await pause(firstTokenDelayMs ?? this.settings.ttftMs, signal);
     const promptTokens = plan.usage.prompt_tokens;
-    return this.batch.join({ promptTokens, prefillTokens: firstTokenDelayMs === undefined ? promptTokens : 0, lengths: plan.choices.map((c) => c.tokens.length) }, signal);
+    const prefillTokens = firstTokenDelayMs === undefined ? promptTokens : 0;
+    return this.batch.join({ promptTokens, prefillTokens, prefix: plan.prefix, lengths: plan.choices.map((c) => c.tokens.length) }, signal);
   }
 
-  /** Real token counts come from the counting worker: a large prompt never blocks the event loop. */
+  /**
+   * Real token counts and block hashes come from the simulator's tokenizer thread: a large prompt
+   * never blocks the event loop.
+   */
   async plan(endpoint: GenerationPlan['endpoint'], body: Body): Promise<GenerationPlan> {
     const ask = logprobsAsk(endpoint, body);
     const tools = endpoint === 'chat' ? toolSetup(body) : undefined;
-    const promptTokens = sum(await countPrompts(promptsOf(body, endpoint)));
+    const prefix = await tokenize(promptParts(body, endpoint), this.prefixCache?.blockTokens ?? 0);
+    const promptTokens = sum(prefix.map((p) => p.tokens));
     const texts = seedTexts(endpoint, body);
     const echoes = endpoint === 'completions' ? echoTexts(body) : undefined;
     const n = typeof body.n === 'number' ? body.n : 1;
@@ -134,6 +162,7 @@ export class SimCore {
       endpoint,
       choices,
       usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
+      prefix,
       firstTokenMs: this.settings.ttftMs + this.settings.prefillMsPerToken * promptTokens,
     };
   }
@@ -192,7 +221,9 @@ export class SimCore {
     const dims = typeof body.dimensions === 'number' ? body.dimensions : this.settings.embeddingDimensions;
     // A flat array of numbers is one tokenized input, not many.
     const items = inputs.length > 0 && typeof inputs[0] === 'number' ? [inputs] : inputs;
-    const promptTokens = sum(await countPrompts(promptsOf({ input: items }, 'embeddings')));
+    // Counted only: pooling requests skip the prefix cache on vLLM (skip_reading_prefix_cache).
+    const texts = promptParts({ input: items }, 'embeddings').map((p) => ({ parts: p.parts.filter((x) => typeof x === 'string'), fixedTokens: p.fixedTokens }));
+    const promptTokens = sum((await tokenize(texts, 0)).map((p) => p.tokens));
     await pause(this.settings.ttftMs, signal);
     // An embedding is a prefill without decoding: one step, which stalls the batch like any prefill.
     const seq = this.batch.join({ promptTokens, prefillTokens: promptTokens, lengths: [] }, signal);

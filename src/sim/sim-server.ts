@@ -1,17 +1,23 @@
 // `sluice sim`: the simulator as a standalone OpenAI-compatible HTTP server that serves any model
 // name, so the `openai` engine is tested over real HTTP. It answers errors the way vLLM does
 // (these bodies are the engine's, which the gateway maps to its own catalog), and injects faults
-// at the HTTP level: resets, cut streams, bad JSON. GET /metrics serves vLLM's load gauges, and
-// one of its own: the most requests the engine ever held at once.
+// at the HTTP level: resets, cut streams, bad JSON. GET /metrics serves vLLM's load gauges and
+// prefix-cache counters, and one of its own: the most requests the engine ever held at once.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simSettingsSchema, type FaultName, type SimSettings } from '../config/schema.js';
 import { CUT_AFTER_CHUNKS, drawFault, FAULT_HEADER, parseFault } from './faults.js';
 import { EngineFullError } from './scheduler.js';
+import type { PrefixCacheStats } from './prefix-cache.js';
 import { SimCore, SimRequestError, type SimLoad } from './sim-core.js';
 
 /** The model name /v1/models lists and the metrics are labelled with. */
 const MODEL_NAME = 'sim';
+
+/** The model_name label vLLM puts on its metrics, escaped as the text format requires. */
+function modelLabel(modelName: string): string {
+  return `{model_name="${modelName.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"}`;
+}
 
 /**
  * vLLM's load gauges in the Prometheus text format, named, labelled and described as vLLM's are.
@@ -19,12 +25,30 @@ const MODEL_NAME = 'sim';
  * (vllm-project/vllm#18354), so both names are served.
  */
 export function vllmMetricsText(load: SimLoad, modelName = MODEL_NAME): string {
-  const label = `{model_name="${modelName.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"}`;
+  const label = modelLabel(modelName);
   const gauge = (name: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name}${label} ${value}\n`;
   return gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', load.running)
     + gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', load.waiting)
     + gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', load.cacheUsage)
     + gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', load.cacheUsage);
+}
+
+/**
+ * The prefix cache's counters under vLLM's names, in tokens (vllm/v1/metrics/loggers.py):
+ * vllm:prefix_cache_queries and vllm:prefix_cache_hits, Prometheus counters, so scraped with
+ * `_total`. Also the names they replaced, for dashboards and routers written against them:
+ * vllm:gpu_prefix_cache_queries / _hits (V1 until vLLM 0.9 deprecated them, same values), and V0's
+ * gauge vllm:gpu_prefix_cache_hit_rate, here hits / queries since the start.
+ */
+export function prefixCacheMetricsText(stats: PrefixCacheStats, modelName = MODEL_NAME): string {
+  const label = modelLabel(modelName);
+  const counter = (name: string, help: string, value: number) => `# HELP ${name}_total ${help}\n# TYPE ${name}_total counter\n${name}_total${label} ${value}\n`;
+  const rate = stats.queries > 0 ? stats.hits / stats.queries : 0;
+  return counter('vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', stats.queries)
+    + counter('vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', stats.hits)
+    + counter('vllm:gpu_prefix_cache_queries', 'GPU prefix cache queries, in terms of number of queried tokens. DEPRECATED: Use vllm:prefix_cache_queries instead.', stats.queries)
+    + counter('vllm:gpu_prefix_cache_hits', 'GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use vllm:prefix_cache_hits instead.', stats.hits)
+    + `# HELP vllm:gpu_prefix_cache_hit_rate GPU prefix cache block hit rate.\n# TYPE vllm:gpu_prefix_cache_hit_rate gauge\nvllm:gpu_prefix_cache_hit_rate${label} ${rate}\n`;
 }
 
 /**
@@ -91,7 +115,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + peakMetricText(peak));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + prefixCacheMetricsText(core.prefixCacheStats()) + peakMetricText(peak));
       return;
     }
     const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;

@@ -3,6 +3,7 @@
 import type { FaultName, SimSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { CUT_AFTER_CHUNKS, drawFault } from '../../sim/faults.js';
+import type { PrefixCacheStats } from '../../sim/prefix-cache.js';
 import { EngineFullError } from '../../sim/scheduler.js';
 import { SimCore, SimRequestError, type GenerationPlan, type SimLoad } from '../../sim/sim-core.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
@@ -27,6 +28,11 @@ export class SimEngine implements Engine {
   /** The simulated engine's load, as vLLM reports it: running and waiting requests, KV-cache usage. */
   load(): SimLoad {
     return this.core.load();
+  }
+
+  /** Its prefix cache's size and counters (in tokens), as `sluice sim` publishes them on /metrics. */
+  prefixCacheStats(): PrefixCacheStats {
+    return this.core.prefixCacheStats();
   }
 
   /** Faults that fail the request before any answer. Returns the first-token delay override. */
