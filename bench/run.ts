@@ -1,6 +1,7 @@
 // `npm run bench`: starts the fake engine, the baseline proxy and the gateway (each its own
 // process), drives each in turn with the same load, and reports the gateway against the other two.
-// `--scenario overload` runs the overload benchmark instead (bench/overload/scenario.ts).
+// `--scenario overload` runs the overload benchmark instead (bench/overload/scenario.ts),
+// `--scenario failover` the failover benchmark (bench/failover/scenario.ts).
 // Exit 0 when the benchmark ran (targets missed or not), 1 when it could not run, 2 on bad flags.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { renderProfile, summarizeProfile } from './profile-summary.js';
@@ -12,6 +13,8 @@ import { runLoad } from './load.js';
 import { measureStreamMemory, openFileLimit, rssMb } from './memory.js';
 import type { Via } from './metrics.js';
 import { estimateSeconds, parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { estimateFailoverSeconds, type FailoverOptions } from './failover/options.js';
+import { runFailover } from './failover/scenario.js';
 import { estimateOverloadSeconds, type OverloadOptions } from './overload/options.js';
 import { runOverload } from './overload/scenario.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
@@ -205,7 +208,7 @@ async function bench(o: BenchOptions): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  let o: BenchOptions | OverloadOptions | 'help';
+  let o: BenchOptions | OverloadOptions | FailoverOptions | 'help';
   try {
     o = parseOptions(process.argv.slice(2));
   } catch (err) {
@@ -217,10 +220,13 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const estimate = o.scenario === 'overload' ? estimateOverloadSeconds(o) : estimateSeconds(o);
+  const estimate = o.scenario === 'overload' ? estimateOverloadSeconds(o) : o.scenario === 'failover' ? estimateFailoverSeconds(o) : estimateSeconds(o);
+  const run = o.quick ? 'quick run' : 'full run';
   progress(o.scenario === 'overload'
-    ? `overload ${o.quick ? 'quick run' : 'full run'}: admission off, then on, ${o.arrivalSeconds} s of arrivals each, about ${estimate} s in all`
-    : `${o.quick ? 'quick run' : 'full run'}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
+    ? `overload ${run}: admission off, then on, ${o.arrivalSeconds} s of arrivals each, about ${estimate} s in all`
+    : o.scenario === 'failover'
+      ? `failover ${run}: ${o.arrivalSeconds} s of arrivals, one of two engines killed half-way, about ${estimate} s in all`
+      : `${run}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
   // A hung server or client must not hang CI: give up well past the estimate.
   const watchdog = setTimeout(() => {
     progress(`benchmark failed: still running after ${2 * estimate + 60} s`);
@@ -229,6 +235,7 @@ async function main(): Promise<number> {
   watchdog.unref();
   try {
     if (o.scenario === 'overload') await runOverload(o, progress);
+    else if (o.scenario === 'failover') await runFailover(o, progress);
     else await bench(o);
     return 0;
   } catch (err) {

@@ -21,16 +21,23 @@ export interface ClassWaits {
   p99AtMostMs: number;
 }
 
-function labels(line: string): Record<string, string> {
+/** The labels of one exposition line, `name{a="x",b="y"} 1` → {a: "x", b: "y"}. */
+export function labels(line: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of line.matchAll(/(\w+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
   return out;
 }
 
-export async function scrapeAdmission(gatewayOrigin: string): Promise<AdmissionSnapshot> {
+/** The gateway's /metrics page, as text. */
+export async function gatewayMetricsText(gatewayOrigin: string): Promise<string> {
   const res = await request(`${gatewayOrigin}/metrics`);
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`the gateway's /metrics answered ${res.statusCode}`);
+  return text;
+}
+
+export async function scrapeAdmission(gatewayOrigin: string): Promise<AdmissionSnapshot> {
+  const text = await gatewayMetricsText(gatewayOrigin);
   const snap: AdmissionSnapshot = { waits: { critical: new Map(), standard: new Map(), batch: new Map() }, shed: { critical: 0, standard: 0, batch: 0 }, inService: 0, queued: 0 };
   for (const line of text.split('\n')) {
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));

@@ -50,8 +50,9 @@ export interface Capacity {
  * Closed loop at the engine's concurrency: `concurrency` clients, each sending its next request
  * the moment the last one ends, for warm-up + `seconds`. Completions in the measured window count.
  * This is the most the engine serves with the workload's answer lengths: what "2× capacity" means.
+ * `model` names one the gateway serves from that engine alone (the failover benchmark's has two).
  */
-export async function measureCapacity(origin: string, keys: Record<Priority, string>, concurrency: number, seconds: number, warmupSeconds: number): Promise<Capacity> {
+export async function measureCapacity(origin: string, keys: Record<Priority, string>, concurrency: number, seconds: number, warmupSeconds: number, model = MODEL): Promise<Capacity> {
   const dispatcher = new Agent({ connections: concurrency });
   const signal = new AbortController().signal;
   // One listener per client in flight.
@@ -69,7 +70,7 @@ export async function measureCapacity(origin: string, keys: Record<Priority, str
   const client = async (i: number) => {
     await sleep((i * warmupSeconds * 500) / concurrency);
     while (performance.now() < until) {
-      const o = await streamRequest({ dispatcher, url: `${origin}${CHAT}`, apiKey: keys.standard, body: requestBody(MODEL, nextLength()), signal });
+      const o = await streamRequest({ dispatcher, url: `${origin}${CHAT}`, apiKey: keys.standard, body: requestBody(model, nextLength()), signal });
       if (o.ending !== 'completed') throw new Error(`calibration request failed: ${o.status ?? 'no answer'} ${o.code ?? ''}`);
       const end = performance.now();
       if (end >= from && end < until) {

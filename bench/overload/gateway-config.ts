@@ -40,6 +40,28 @@ const UPSTREAM_CONNECTIONS = 4096;
  */
 export const CRITICAL_RESERVE_SHARE = 1 / 8;
 
+/** Priced, so every request reserves and settles its cost, as a customer's does. */
+export const BENCH_PRICING = { inputPerMTok: 0.15, outputPerMTok: 0.6 };
+
+/**
+ * What a load benchmark's gateway has besides its models: loopback on a free port, its own SQLite
+ * store, the request log on (info), and one prepaid account `account` with a key per priority
+ * class for `models`.
+ */
+export function benchGatewayBase(account: string, storePath: string, keys: ClassKeys, models: string[]): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    store: `sqlite://${storePath}`,
+    logLevel: 'info',
+    accounts: [{
+      id: account,
+      // Prepaid and priced: every request reserves and settles, as a customer's does. Never reached.
+      credits: 1_000_000,
+      keys: CLASSES.map((p) => ({ key: keys[p], name: `${account}-${p}`, priority: p, models })),
+    }],
+  };
+}
+
 export function overloadGatewayConfig(o: OverloadGatewayInput): Record<string, unknown> {
   const admission = o.admission && {
     maxConcurrency: o.admission.maxConcurrency,
@@ -47,18 +69,10 @@ export function overloadGatewayConfig(o: OverloadGatewayInput): Record<string, u
     queue: Object.fromEntries(CLASSES.map((p) => [p, { maxLength: queueLength(p, o.admission!.capacityRps), maxWaitMs: QUEUE_WAIT_MS[p] }])),
   };
   return {
-    server: { host: '127.0.0.1', port: 0 },
-    store: `sqlite://${o.storePath}`,
-    logLevel: 'info',
-    accounts: [{
-      id: 'overload',
-      // Prepaid and priced: every request reserves and settles, as a customer's does. Never reached.
-      credits: 1_000_000,
-      keys: CLASSES.map((p) => ({ key: o.keys[p], name: `overload-${p}`, priority: p, models: [MODEL] })),
-    }],
+    ...benchGatewayBase('overload', o.storePath, o.keys, [MODEL]),
     models: [{
       id: MODEL,
-      pricing: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
+      pricing: BENCH_PRICING,
       // Far above anything a run waits: the gateway's own timeouts must not shed load for it (a
       // plain proxy has none); only admission, when on, does.
       timeouts: { firstTokenMs: 60_000, totalMs: 120_000, idleMs: 30_000 },

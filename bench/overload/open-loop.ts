@@ -10,19 +10,25 @@ import { MODEL } from './gateway-config.js';
 import { streamRequest, type Outcome } from './stream-request.js';
 import { requestBody, type Arrival } from './workload.js';
 
-export interface Sent extends Outcome {
+export interface Sent<A extends Arrival = Arrival> extends Outcome {
   priority: Priority;
   /** How late the request left against its schedule (the load generator's own lag). */
   lateMs: number;
+  /** The schedule's entry it was sent for. */
+  arrival: A;
 }
 
-export interface OpenLoopResult {
-  sent: Sent[];
+export interface OpenLoopResult<A extends Arrival = Arrival> {
+  sent: Array<Sent<A>>;
   /** From the first scheduled arrival to the moment the last request ended or was given up. */
   elapsedMs: number;
 }
 
-export async function runOpenLoop(origin: string, keys: Record<Priority, string>, schedule: readonly Arrival[], windowSeconds: number, graceSeconds: number): Promise<OpenLoopResult> {
+/** The overload benchmark's request: streamed, to its model. */
+const overloadBody = (a: Arrival) => requestBody(MODEL, a.maxTokens);
+
+/** `bodyOf` turns an arrival into the request's body (another model, or not streamed). */
+export async function runOpenLoop<A extends Arrival>(origin: string, keys: Record<Priority, string>, schedule: readonly A[], windowSeconds: number, graceSeconds: number, bodyOf: (a: A) => string = overloadBody): Promise<OpenLoopResult<A>> {
   // No connection cap: each request in flight gets its own connection, as separate users would.
   const dispatcher = new Agent({ connections: null, headersTimeout: 0, bodyTimeout: 0 });
   const giveUp = new AbortController();
@@ -30,15 +36,14 @@ export async function runOpenLoop(origin: string, keys: Record<Priority, string>
   setMaxListeners(0, giveUp.signal);
   const url = `${origin}/v1/chat/completions`;
   const start = performance.now();
-  const pending: Array<Promise<Sent>> = [];
+  const pending: Array<Promise<Sent<A>>> = [];
   const deadline = setTimeout(() => giveUp.abort(), (windowSeconds + graceSeconds) * 1000);
   try {
     for (const a of schedule) {
       const wait = start + a.atMs - performance.now();
       if (wait >= 1) await sleep(wait);
       const lateMs = Math.max(0, performance.now() - start - a.atMs);
-      const body = requestBody(MODEL, a.maxTokens);
-      pending.push(streamRequest({ dispatcher, url, apiKey: keys[a.priority], body, signal: giveUp.signal }).then((o) => ({ ...o, priority: a.priority, lateMs })));
+      pending.push(streamRequest({ dispatcher, url, apiKey: keys[a.priority], body: bodyOf(a), signal: giveUp.signal }).then((o) => ({ ...o, priority: a.priority, lateMs, arrival: a })));
     }
     const sent = await Promise.all(pending);
     return { sent, elapsedMs: performance.now() - start };

@@ -1,6 +1,7 @@
 // The overload benchmark's results twice: a table for people (stdout) and JSON for machines.
 import { CRITICAL_RESERVE_SHARE } from './gateway-config.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { Priority } from '../../src/store/keys-repo.js';
 import type { admissionBetween } from './admission-metrics.js';
@@ -21,12 +22,21 @@ export interface RunResult {
   elapsedMs: number;
 }
 
-export interface OverloadReport {
+/** Where and when a benchmark ran; elapsedSeconds is filled in at its end. */
+export interface RunHeader {
   startedAt: string;
   elapsedSeconds: number;
   node: string;
   cpus: number;
   quick: boolean;
+}
+
+/** The header of a run that started at performance.now() = `started`. */
+export function runHeader(started: number, quick: boolean): RunHeader {
+  return { startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(), elapsedSeconds: 0, node: process.version, cpus: availableParallelism(), quick };
+}
+
+export interface OverloadReport extends RunHeader {
   concurrency: number;
   capacity: Capacity;
   offeredRps: number;
@@ -57,8 +67,8 @@ function codes(c: Record<string, number>): string {
   return Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ');
 }
 
-function targetLine(t: OverloadTarget): string {
-  const fmt = (v: number) => (t.unit === '×' ? (Number.isFinite(v) ? `${v.toFixed(2)} ×` : '∞ ×') : t.unit === 'ms' ? `${ms(v)} ms` : String(v));
+export function targetLine(t: OverloadTarget): string {
+  const fmt = (v: number) => (t.unit === '×' ? (Number.isFinite(v) ? `${v.toFixed(2)} ×` : '∞ ×') : t.unit === 'ms' ? `${ms(v)} ms` : t.unit === 'per request' ? v.toFixed(3) : String(v));
   const measured = `${fmt(t.value)} ${t.bound === 'max' ? '≤' : '≥'} ${fmt(t.limit)}`;
   return `  ${t.description.padEnd(52)} ${measured.padStart(22)}   ${t.met ? 'met' : 'MISSED'}`;
 }
@@ -114,9 +124,12 @@ export function renderOverload(r: OverloadReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function writeOverloadJson(path: string, r: OverloadReport): void {
+/** Writes `doc` as indented JSON, creating its folder. NaN and Infinity are not JSON: they become null. */
+export function writeResultsJson(path: string, doc: object): void {
   mkdirSync(dirname(path), { recursive: true });
-  const doc = { schema: 'sluice-bench-overload/1', ...r, engineSettings: ENGINE, outputTokens: OUTPUT_TOKENS, queueWaitMs: QUEUE_WAIT_MS, allTargetsMet: r.targets.every((t) => t.met) };
-  // NaN and Infinity are not JSON: they become null.
   writeFileSync(path, `${JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+}
+
+export function writeOverloadJson(path: string, r: OverloadReport): void {
+  writeResultsJson(path, { schema: 'sluice-bench-overload/1', ...r, engineSettings: ENGINE, outputTokens: OUTPUT_TOKENS, queueWaitMs: QUEUE_WAIT_MS, allTargetsMet: r.targets.every((t) => t.met) });
 }

@@ -2,7 +2,7 @@
 // fresh simulator and gateway. Run 1 also measures the capacity the load is sized from (2×), so
 // both runs receive the same schedule of requests; each run first times its idle first token.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Priority } from '../../src/store/keys-repo.js';
 import { openFileLimit } from '../memory.js';
@@ -12,7 +12,7 @@ import { watchEngine } from './engine-load.js';
 import { freshKeys } from './gateway-config.js';
 import { runOpenLoop } from './open-loop.js';
 import type { OverloadOptions } from './options.js';
-import { renderOverload, writeOverloadJson, type OverloadReport, type RunResult } from './report.js';
+import { renderOverload, runHeader, writeOverloadJson, type OverloadReport, type RunResult } from './report.js';
 import { assertRunAlive, startRunServers, stopRunServers, type RunServers } from './servers.js';
 import { summarizeRun } from './summary.js';
 import { evaluateOverloadTargets } from './targets.js';
@@ -91,11 +91,7 @@ export async function runOverload(o: OverloadOptions, progress: Progress): Promi
 
   const arrivals = Object.fromEntries([...CLASSES.map((p) => [p, schedule.filter((a) => a.priority === p).length]), ['all', schedule.length]]) as Record<Priority | 'all', number>;
   const report: OverloadReport = {
-    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
-    elapsedSeconds: 0,
-    node: process.version,
-    cpus: availableParallelism(),
-    quick: o.quick,
+    ...runHeader(started, o.quick),
     concurrency,
     capacity: cap,
     offeredRps: OVERLOAD_FACTOR * cap.rps,

@@ -1,6 +1,8 @@
 // One streamed chat request as a user sees it: how long until the first token, how many tokens
 // came, and how it ended (answered, shed by admission, failed, or still unfinished when the run
-// gave up on it).
+// gave up on it). A non-streamed request (the failover benchmark sends both kinds) is read the same
+// way: its JSON answer is its first and last token at once.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 
@@ -11,7 +13,7 @@ export interface Outcome {
   status: number | undefined;
   /** The error code of a refusal or failure (server_overloaded, queue_timeout, …). */
   code: string | undefined;
-  /** Send to the first event carrying generated content. */
+  /** Send to the first event carrying generated content; for a JSON answer, to the whole answer. */
   ttftMs: number | undefined;
   /** completion_tokens of the streamed usage event (completed requests). */
   tokens: number;
@@ -19,6 +21,13 @@ export interface Outcome {
   elapsedMs: number;
   /** A refusal's retry-after header (the issue: every shed carries retry advice). */
   retryAfter: string | undefined;
+  /** performance.now() when it was sent: places it against events of the run (an engine killed). */
+  sentAt: number;
+  /** Send to the response's headers: for a stream, its first byte. */
+  headersMs: number | undefined;
+  /** The gateway's x-sluice-attempts and x-sluice-deployment headers: what routing did. */
+  attempts: number | undefined;
+  deployment: string | undefined;
 }
 
 /** Codes of admission's refusals: the request was shed, not broken. */
@@ -28,6 +37,11 @@ interface StreamEvent {
   choices?: Array<{ delta?: { content?: string | null } }>;
   usage?: { completion_tokens?: number };
   error?: { code?: string };
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 export interface StreamRequestSpec {
@@ -41,7 +55,7 @@ export interface StreamRequestSpec {
 
 export async function streamRequest(spec: StreamRequestSpec): Promise<Outcome> {
   const sentAt = performance.now();
-  const out: Outcome = { ending: 'failed', status: undefined, code: undefined, ttftMs: undefined, tokens: 0, elapsedMs: 0, retryAfter: undefined };
+  const out: Outcome = { ending: 'failed', status: undefined, code: undefined, ttftMs: undefined, tokens: 0, elapsedMs: 0, retryAfter: undefined, sentAt, headersMs: undefined, attempts: undefined, deployment: undefined };
   try {
     const res = await request(spec.url, {
       method: 'POST',
@@ -51,14 +65,18 @@ export async function streamRequest(spec: StreamRequestSpec): Promise<Outcome> {
       signal: spec.signal,
     });
     out.status = res.statusCode;
+    out.headersMs = performance.now() - sentAt;
+    const attempts = header(res.headers, 'x-sluice-attempts');
+    out.attempts = attempts === undefined ? undefined : Number(attempts);
+    out.deployment = header(res.headers, 'x-sluice-deployment');
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       out.code = codeOf(text);
-      const retryAfter = res.headers['retry-after'];
-      out.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+      out.retryAfter = header(res.headers, 'retry-after');
       out.ending = res.statusCode === 503 && out.code !== undefined && SHED_CODES.has(out.code) ? 'shed' : 'failed';
       return out;
     }
+    if (!(header(res.headers, 'content-type') ?? '').includes('text/event-stream')) return readJsonAnswer(await res.body.text(), out);
     let buffered = '';
     let done = false;
     for await (const chunk of res.body) {
@@ -94,6 +112,21 @@ export async function streamRequest(spec: StreamRequestSpec): Promise<Outcome> {
   } finally {
     out.elapsedMs = performance.now() - sentAt;
   }
+}
+
+/** A non-streamed answer: complete when it parses and has choices. */
+function readJsonAnswer(text: string, out: Outcome): Outcome {
+  out.ttftMs = performance.now() - out.sentAt;
+  let answer: { choices?: unknown[]; usage?: { completion_tokens?: number } } | undefined;
+  try {
+    answer = JSON.parse(text) as typeof answer;
+  } catch {
+    answer = undefined;
+  }
+  out.tokens = answer?.usage?.completion_tokens ?? 0;
+  out.ending = Array.isArray(answer?.choices) && answer.choices.length > 0 ? 'completed' : 'failed';
+  if (out.ending === 'failed') out.code = 'invalid_answer';
+  return out;
 }
 
 function codeOf(text: string): string | undefined {

@@ -11,7 +11,7 @@ export interface OverloadTarget {
   bound: 'max' | 'min';
   limit: number;
   /** How to print value and limit. */
-  unit: 'ms' | '×' | 'requests';
+  unit: 'ms' | '×' | 'requests' | 'per request';
   met: boolean;
 }
 
@@ -24,7 +24,8 @@ export interface TargetInputs {
   concurrency: number;
 }
 
-function judge(t: Omit<OverloadTarget, 'met'>, exact = true): OverloadTarget {
+/** `exact` false: the value is only a bound on the real one, and cannot meet the target. */
+export function judge(t: Omit<OverloadTarget, 'met'>, exact = true): OverloadTarget {
   const within = t.bound === 'max' ? t.value <= t.limit : t.value >= t.limit;
   return { ...t, met: exact && !Number.isNaN(t.value) && within };
 }

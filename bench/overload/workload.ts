@@ -68,8 +68,10 @@ export function queueLength(priority: Priority, capacityRps: number): number {
 /** Every request's prompt: short, so the prefill stalls the batch as little as a chunked prefill would. */
 export const MESSAGES = [{ role: 'user', content: 'Summarize the status of the overnight jobs in one sentence.' }];
 
-export function requestBody(model: string, maxTokens: number): string {
-  return JSON.stringify({ model, messages: MESSAGES, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } });
+/** A streamed request asks for the usage event; a non-streamed answer carries its usage anyway. */
+export function requestBody(model: string, maxTokens: number, stream = true, messages: readonly object[] = MESSAGES): string {
+  if (!stream) return JSON.stringify({ model, messages, max_tokens: maxTokens });
+  return JSON.stringify({ model, messages, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } });
 }
 
 export interface Arrival {
