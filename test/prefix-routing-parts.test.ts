@@ -69,6 +69,7 @@ function deployment(id: string, outstanding = 0, weight = 1): Deployment {
     circuit: new Circuit(circuitBreakerSchema.parse({})),
     activeHealthy: true,
     busyUntil: 0,
+    suspectUntil: 0,
   };
 }
 

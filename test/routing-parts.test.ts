@@ -115,6 +115,7 @@ function deployment(id: string, extra: Partial<Deployment> = {}): Deployment {
     circuit: new Circuit(circuitBreakerSchema.parse({ consecutiveFailures: 1, cooldownMs: 5_000 })),
     activeHealthy: true,
     busyUntil: 0,
+    suspectUntil: 0,
     ...extra,
   };
 }
@@ -168,6 +169,9 @@ test('a retry prefers a deployment the request has not tried; maintenance, open 
   for (let i = 0; i < 50; i++) assert.equal(chooseDeployment(model([broken, b]), undefined, performance.now(), seeded(i)), b);
   const busy = deployment('busy', { busyUntil: 10_000 });
   for (let i = 0; i < 50; i++) assert.equal(chooseDeployment(model([busy, b]), undefined, 5_000, seeded(i)), b);
+  // One that just refused a connection is passed over the same way (a dead engine looks idle).
+  const suspect = deployment('suspect', { suspectUntil: 10_000 });
+  for (let i = 0; i < 50; i++) assert.equal(chooseDeployment(model([suspect, b]), undefined, 5_000, seeded(i)), b);
   // When all are busy, one is still chosen: the engine decides.
   assert.equal(chooseDeployment(model([busy]), undefined, 5_000, seeded(1)), busy);
 });

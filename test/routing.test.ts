@@ -43,7 +43,7 @@ before(async () => {
   await sim('hung-b', { hang: 1 });
   await sim('crashing', { crash: 1 });
   await sim('backup', {});
-  await sim('flaky', { reset: 1 });
+  await sim('flaky', { crash: 1 });
   gw = await startTestGateway({
     models: [
       // For each fault, a faulty deployment beside a good one (the good one is a separate simulator per model).

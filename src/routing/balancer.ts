@@ -16,7 +16,9 @@
 // A deployment whose engine answered at capacity with retry advice (429/503 with retry-after) is
 // avoided while that advice runs, as long as another can be chosen; when all are, one is still
 // chosen for a first attempt (the engine decides), and the retry loop does not retry into one.
-// The client then gets the engine's engine_overloaded with the engine's own advice.
+// The client then gets the engine's engine_overloaded with the engine's own advice. A deployment
+// that just refused a connection is passed over the same way for a moment (route.ts): a dead
+// engine fails at once and would otherwise look the least loaded.
 import { GatewayError } from '../errors/gateway-error.js';
 import type { PromptPrefix } from './prefix-blocks.js';
 import { choosePrefixAware } from './prefix-choice.js';
@@ -87,7 +89,7 @@ export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Depl
       reopen = Math.min(reopen, at > 0 ? at : now + PROBE_ADVICE_MS);
       continue;
     }
-    (d.busyUntil > now ? busy : ready).push(d);
+    (d.busyUntil > now || d.suspectUntil > now ? busy : ready).push(d);
   }
   if (inService === 0) throw new GatewayError('maintenance', { message: `Every deployment of ${id} is down for maintenance.`, retryAfterMs: 30_000 });
   if (ready.length === 0 && busy.length === 0) throw new GatewayError('no_healthy_deployment', { message: `No deployment of ${id} is healthy right now.`, retryAfterMs: Math.max(1, reopen - now) });
@@ -109,5 +111,5 @@ export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Depl
 
 /** Whether the model has a deployment this request has not tried that could be chosen now. */
 export function hasUntried(model: RegisteredModel, tried: ReadonlySet<Deployment>, now = performance.now()): boolean {
-  return !model.maintenance && model.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available() && d.busyUntil <= now);
+  return !model.maintenance && model.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available() && d.busyUntil <= now && d.suspectUntil <= now);
 }

@@ -28,6 +28,8 @@ export interface Deployment {
   activeHealthy: boolean;
   /** While the engine's own capacity advice (retry-after on a 429/503) runs: performance.now() clock. */
   busyUntil: number;
+  /** Until when it is passed over after refusing a connection, while others can serve. */
+  suspectUntil: number;
   /** Precedence 13, when the deployment configures `admission` (or `engineMetrics`). */
   admission?: DeploymentAdmission;
   /** The engine's own published load, when the deployment polls it (`engineMetrics`). */
@@ -98,6 +100,7 @@ function createDeployment(model: ModelConfig, d: DeploymentConfig, hooks: Regist
     circuit: new Circuit(model.circuitBreaker, hooks.circuitEvents?.(model.id, d.id)),
     activeHealthy: true,
     busyUntil: 0,
+    suspectUntil: 0,
     ...(admission && { admission }),
     ...(engineLoad && { engineLoad }),
   };

@@ -18,6 +18,8 @@ import { chooseDeployment, hasUntried } from './balancer.js';
 import { prefixBlocks } from './prefix-blocks.js';
 import type { Deployment, ModelRegistry, RegisteredModel } from './registry.js';
 
+/** How long a deployment that refused a connection is passed over while others can serve. */
+const SUSPECT_MS = 1_000;
 /** Less time than this left before the deadline: no further attempt is started. */
 const MIN_ATTEMPT_MS = 50;
 
@@ -67,6 +69,9 @@ function judge(d: Deployment, err: unknown, probe: boolean): void {
     case 'success':
       return d.circuit.success(probe);
     case 'failure':
+      // A dead engine fails at once and so looks idle to the balancer: avoid it for a moment while
+      // another can serve, before its circuit opens or its health checks take it out.
+      if ((err as GatewayError).code === 'upstream_unreachable') d.suspectUntil = performance.now() + SUSPECT_MS;
       return d.circuit.failure(probe);
     case 'busy': {
       const advice = (err as GatewayError).retryAfterMs;
@@ -120,10 +125,7 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       // The first attempt on a model that routes by prefix goes where the prompt is probably cached;
       // a retry goes where it has not been tried.
       const prefix = model.prefixIndex && tried.size === 0 && model.deployments.length > 1 ? (ctx.prefixBlocks ??= prefixBlocks(ctx.body!, ctx.endpoint!)) : undefined;
-      const d = chooseDeployment(model, tried, performance.now(), Math.random, prefix);
-      // Sent there, its engine will hold these blocks: later turns of the conversation follow.
-      if (prefix && prefix.blocks.length > 0) model.prefixIndex!.record(prefix.blocks, d.config.id);
-      return d;
+      return chooseDeployment(model, tried, performance.now(), Math.random, prefix);
     } catch (err) {
       // Nothing to choose in this model (maintenance, circuits open, at capacity): its fallbacks may serve.
       if (!(err instanceof GatewayError)) throw err;
@@ -157,6 +159,11 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
     ctx.res.setHeader(ATTEMPTS_HEADER, String(attempts));
     try {
       await attempt(ctx, d, finish, deadline);
+      // Served there, its engine holds these blocks now: the conversation's later turns follow.
+      // (Recorded for the deployment that served, not the first one chosen: after a failover the
+      // conversation's cache is where the retry went.)
+      const prefix = ctx.prefixBlocks;
+      if (prefix && prefix.blocks.length > 0 && model.prefixIndex) model.prefixIndex.record(prefix.blocks, d.config.id);
       return;
     } catch (err) {
       // Only before the first byte: after it the attempt has answered the client (or it left).
