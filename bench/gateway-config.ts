@@ -58,7 +58,10 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
     store: `sqlite://${o.storePath}`,
     logLevel: 'info',
     // A prefix of the run's own: runs never share counters, even on one Redis.
-    limits: { store: o.limitStore ?? 'memory', onStoreDown: 'failClosed', keyPrefix: `sluice-bench:${randomBytes(6).toString('hex')}:` },
+    // timeoutMs: on two shared cores Redis competes with four busy processes (load generator,
+    // engine, proxy, gateway) and is sometimes off the CPU for more than the default 10 ms; the
+    // benchmark measures the gateway's cost, not how often Redis is starved, so it allows 100 ms.
+    limits: { store: o.limitStore ?? 'memory', onStoreDown: 'failClosed', timeoutMs: 100, keyPrefix: `sluice-bench:${randomBytes(6).toString('hex')}:` },
     accounts: [
       {
         id: ACCOUNT,

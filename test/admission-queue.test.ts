@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { AdmissionQueue, type AdmissionOptions, type Release } from '../src/admission/admission-queue.js';
 import { GatewayError } from '../src/errors/gateway-error.js';
 import { ClientClosed } from '../src/server/context.js';
+import { Cancellation } from '../src/server/cancellation.js';
 
 /** Every test runs on mock timers: waiters left at its end never fire. */
 function setup(o: Partial<AdmissionOptions> = {}, limit = 1) {
@@ -22,8 +23,8 @@ function setup(o: Partial<AdmissionOptions> = {}, limit = 1) {
 }
 
 /** A queued acquire, with what became of it. */
-function queued(q: AdmissionQueue, priority: 'critical' | 'standard' | 'batch', name: string, order: string[], signal?: AbortSignal) {
-  const r = q.acquire(priority, signal);
+function queued(q: AdmissionQueue, priority: 'critical' | 'standard' | 'batch', name: string, order: string[], cancel?: Cancellation) {
+  const r = q.acquire(priority, cancel);
   assert.ok(r instanceof Promise, `${name} waits`);
   const state: { release?: Release; error?: unknown } = {};
   void r.then((release) => {
@@ -120,9 +121,9 @@ test('a client that leaves while queued is out of the queue at once and holds no
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const { q } = setup();
   const held = q.acquire('critical') as Release;
-  const gone = new AbortController();
-  const w = queued(q, 'standard', 'w', [], gone.signal);
-  gone.abort();
+  const gone = new Cancellation();
+  const w = queued(q, 'standard', 'w', [], gone);
+  gone.abort(new ClientClosed());
   await tick();
   assert.ok(w.error instanceof ClientClosed);
   assert.equal(q.queued(), 0);

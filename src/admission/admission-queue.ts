@@ -46,8 +46,17 @@ interface Waiter {
   resolve: (release: Release) => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Undoes the abort listener. */
+  unlisten: (() => void) | undefined;
+}
+
+/**
+ * What tells a waiter its client left: the request's Cancellation (a listener there costs nothing
+ * like an AbortSignal's, which the request path avoids making).
+ */
+export interface Abortable {
+  readonly aborted: boolean;
+  onAbort(listener: (reason: unknown) => void): () => void;
 }
 
 /** Outcome of one admission, for the metrics: how long it waited, or why it was shed. */
@@ -85,29 +94,28 @@ export class AdmissionQueue {
   }
 
   /** A slot at once (no promise) when one is free and nobody waits; otherwise a place in the queue. */
-  acquire(priority: Priority, signal?: AbortSignal): Release | Promise<Release> {
+  acquire(priority: Priority, cancel?: Abortable): Release | Promise<Release> {
     if (this.waiters === 0 && this.hasRoom(priority)) {
       this.inService++;
       this.events.admitted?.(priority, 0);
       return this.releaser();
     }
-    signal?.throwIfAborted();
+    if (cancel?.aborted) throw new ClientClosed();
     const bounds = this.opts.classes[priority];
     if (this.waiting[priority].length >= bounds.maxLength) throw this.shed(priority, 'server_overloaded', `The ${priority} queue is full.`);
     if (this.waiters >= this.opts.maxQueue && !this.evictBelow(priority)) throw this.shed(priority, 'server_overloaded', 'The queue is full.');
     return new Promise<Release>((resolve, reject) => {
-      const w: Waiter = { priority, enqueuedAt: this.now(), resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const w: Waiter = { priority, enqueuedAt: this.now(), resolve, reject, timer: undefined, unlisten: undefined };
       w.timer = setTimeout(() => {
         this.remove(w);
         reject(this.shed(priority, 'queue_timeout', `The request waited ${bounds.maxWaitMs} ms in the ${priority} queue without being served.`));
       }, bounds.maxWaitMs);
-      if (signal) {
+      if (cancel) {
         // A client gone while queued leaves at once and holds nothing.
-        w.onAbort = () => {
+        w.unlisten = cancel.onAbort(() => {
           this.remove(w);
           reject(new ClientClosed());
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
+        });
       }
       this.waiting[priority].push(w);
       this.waiters++;
@@ -160,7 +168,7 @@ export class AdmissionQueue {
     list.splice(i, 1);
     this.waiters--;
     clearTimeout(w.timer);
-    if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+    w.unlisten?.();
   }
 
   private releaser(): Release {

@@ -2,7 +2,7 @@
 // engine's measured latency). Built by the registry for deployments that configure `admission`.
 import type { AdmissionConfig } from '../config/schema.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
-import { AdmissionQueue, type AdmissionEvents, type Release } from './admission-queue.js';
+import { AdmissionQueue, type Abortable, type AdmissionEvents, type Release } from './admission-queue.js';
 import type { EngineLoad } from './engine-load.js';
 import type { Priority } from '../store/keys-repo.js';
 
@@ -15,7 +15,7 @@ export interface DeploymentAdmission {
    * how the engine fared: the latency that matters to users (to the first byte) and whether it
    * failed from overload.
    */
-  admit(priority: Priority, signal: AbortSignal): Admitted | Promise<Admitted>;
+  admit(priority: Priority, cancel: Abortable): Admitted | Promise<Admitted>;
 }
 
 export type Admitted = (latencyMs: number | undefined, overloaded: boolean) => void;
@@ -51,8 +51,8 @@ export function createAdmission(config: AdmissionConfig, events: AdmissionEvents
   return {
     queue,
     limit,
-    admit(priority, signal) {
-      const slot = queue.acquire(priority, signal);
+    admit(priority, cancel) {
+      const slot = queue.acquire(priority, cancel);
       return slot instanceof Promise ? slot.then(admitted) : admitted(slot);
     },
   };

@@ -37,5 +37,5 @@ export function overloadedBy(err: unknown): boolean {
 export function admit(ctx: RequestContext): Admitted | Promise<Admitted> | undefined {
   const admission = ctx.deployment!.admission;
   if (!admission) return undefined;
-  return admission.admit(priorityOf(ctx), ctx.cancel.signal);
+  return admission.admit(priorityOf(ctx), ctx.cancel);
 }
