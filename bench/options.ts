@@ -2,14 +2,16 @@
 // on a 2-core machine (3 rounds, so each number is a true median) and --quick under ~40 s (CI's
 // smoke check that the benchmark still works). `--scenario overload` runs the overload benchmark
 // instead (bench/overload/), whose plan is in overload/options.ts; `--scenario failover` the
-// failover benchmark (bench/failover/, plan in failover/options.ts).
+// failover benchmark (bench/failover/, plan in failover/options.ts); `--scenario prefix` the
+// prefix-cache routing benchmark (bench/prefix/, plan in prefix/options.ts).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { failoverOptions, type FailoverOptions } from './failover/options.js';
 import { overloadOptions, type OverloadOptions } from './overload/options.js';
+import { prefixOptions, type PrefixOptions } from './prefix/options.js';
 
-export const SCENARIOS = ['overhead', 'overload', 'failover'] as const;
+export const SCENARIOS = ['overhead', 'overload', 'failover', 'prefix'] as const;
 
 export interface BenchOptions {
   scenario: 'overhead';
@@ -32,19 +34,23 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: npm run bench -- [--scenario overhead|overload|failover] [--quick] [--duration S] [--rounds N] [--json PATH]
+export const USAGE = `usage: npm run bench -- [--scenario overhead|overload|failover|prefix] [--quick] [--duration S] [--rounds N] [--json PATH]
 
   --scenario S   overhead (default): the gateway's cost against direct and a bare proxy, ~3 min;
                  overload: 2 × capacity against a simulator, admission off then on, ~1 min;
-                 failover: two simulators, one killed half-way under load, ~32 s
+                 failover: two simulators, one killed half-way under load, ~32 s;
+                 prefix: conversations over four simulators routed round-robin, least-loaded
+                 and prefix-aware, ~65 s
   --quick        overhead: 1 round of 1 s runs, streams held open 1 s (CI smoke check, ~40 s);
-                 overload: 6 s of arrivals per run (~25 s); failover: 10 s of arrivals (~16 s)
+                 overload: 6 s of arrivals per run (~25 s); failover: 10 s of arrivals (~16 s);
+                 prefix: 2.5 s of conversation starts per run, each cut to 4 requests (~25 s)
   --duration S   overhead: seconds per load run (default 2.5; 1 with --quick);
                  overload: seconds of arrivals per run (default 15; 6 with --quick);
-                 failover: seconds of arrivals (default 24; 10 with --quick)
+                 failover: seconds of arrivals (default 24; 10 with --quick);
+                 prefix: seconds of conversation starts per run, 6 a second (default 8; 2.5 with --quick)
   --rounds N     overhead only: direct/proxy/gateway cycles, median taken (default 3; 1 with --quick)
   --json PATH    where to write the machine-readable results (default bench/results/latest.json,
-                 bench/results/overload.json or bench/results/failover.json)
+                 overload.json, failover.json or prefix.json in bench/results/)
   --cpu-prof     overhead only: profile the gateway (node --cpu-prof): print its top functions by
                  self time and keep the .cpuprofile (the profiler slows the gateway: compare ratios
                  without it)
@@ -59,7 +65,7 @@ function positive(name: string, value: string | undefined, fallback: number, int
   return n;
 }
 
-export function parseOptions(argv: string[]): BenchOptions | OverloadOptions | FailoverOptions | 'help' {
+export function parseOptions(argv: string[]): BenchOptions | OverloadOptions | FailoverOptions | PrefixOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -82,13 +88,14 @@ export function parseOptions(argv: string[]): BenchOptions | OverloadOptions | F
   if (parsed.help) return 'help';
   const quick = parsed.quick === true;
   if (!(SCENARIOS as readonly string[]).includes(parsed.scenario)) throw new UsageError(`--scenario expects one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(parsed.scenario)}`);
-  if (parsed.scenario === 'overload' || parsed.scenario === 'failover') {
+  if (parsed.scenario === 'overload' || parsed.scenario === 'failover' || parsed.scenario === 'prefix') {
     for (const flag of ['rounds', 'cpu-prof'] as const) {
       if (parsed[flag] !== undefined && parsed[flag] !== false) throw new UsageError(`--${flag} applies to the overhead scenario only`);
     }
     const duration = parsed.duration === undefined ? undefined : positive('duration', parsed.duration, 0, false);
     const json = parsed.json === undefined ? undefined : resolve(parsed.json);
-    return parsed.scenario === 'overload' ? overloadOptions(quick, duration, json) : failoverOptions(quick, duration, json);
+    if (parsed.scenario === 'overload') return overloadOptions(quick, duration, json);
+    return parsed.scenario === 'failover' ? failoverOptions(quick, duration, json) : prefixOptions(quick, duration, json);
   }
   return {
     scenario: 'overhead',

@@ -1,7 +1,8 @@
 // `npm run bench`: starts the fake engine, the baseline proxy and the gateway (each its own
 // process), drives each in turn with the same load, and reports the gateway against the other two.
 // `--scenario overload` runs the overload benchmark instead (bench/overload/scenario.ts),
-// `--scenario failover` the failover benchmark (bench/failover/scenario.ts).
+// `--scenario failover` the failover benchmark (bench/failover/scenario.ts), `--scenario prefix` the
+// prefix-cache routing benchmark (bench/prefix/scenario.ts).
 // Exit 0 when the benchmark ran (targets missed or not), 1 when it could not run, 2 on bad flags.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { renderProfile, summarizeProfile } from './profile-summary.js';
@@ -17,6 +18,8 @@ import { estimateFailoverSeconds, type FailoverOptions } from './failover/option
 import { runFailover } from './failover/scenario.js';
 import { estimateOverloadSeconds, type OverloadOptions } from './overload/options.js';
 import { runOverload } from './overload/scenario.js';
+import { estimatePrefixSeconds, type PrefixOptions } from './prefix/options.js';
+import { runPrefix } from './prefix/scenario.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
 import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
@@ -207,8 +210,33 @@ async function bench(o: BenchOptions): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+type Options = BenchOptions | OverloadOptions | FailoverOptions | PrefixOptions;
+
+/** The run's wall-time estimate (seconds) and the line that announces it. */
+function announce(o: Options): { estimate: number; line: string } {
+  const run = o.quick ? 'quick run' : 'full run';
+  switch (o.scenario) {
+    case 'overload': {
+      const estimate = estimateOverloadSeconds(o);
+      return { estimate, line: `overload ${run}: admission off, then on, ${o.arrivalSeconds} s of arrivals each, about ${estimate} s in all` };
+    }
+    case 'failover': {
+      const estimate = estimateFailoverSeconds(o);
+      return { estimate, line: `failover ${run}: ${o.arrivalSeconds} s of arrivals, one of two engines killed half-way, about ${estimate} s in all` };
+    }
+    case 'prefix': {
+      const estimate = estimatePrefixSeconds(o);
+      return { estimate, line: `prefix ${run}: round-robin, least-loaded, prefix-aware, ${o.conversations} conversations over ${o.startSeconds} s each, about ${estimate} s in all` };
+    }
+    case 'overhead': {
+      const estimate = estimateSeconds(o);
+      return { estimate, line: `${run}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all` };
+    }
+  }
+}
+
 async function main(): Promise<number> {
-  let o: BenchOptions | OverloadOptions | FailoverOptions | 'help';
+  let o: Options | 'help';
   try {
     o = parseOptions(process.argv.slice(2));
   } catch (err) {
@@ -220,13 +248,8 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const estimate = o.scenario === 'overload' ? estimateOverloadSeconds(o) : o.scenario === 'failover' ? estimateFailoverSeconds(o) : estimateSeconds(o);
-  const run = o.quick ? 'quick run' : 'full run';
-  progress(o.scenario === 'overload'
-    ? `overload ${run}: admission off, then on, ${o.arrivalSeconds} s of arrivals each, about ${estimate} s in all`
-    : o.scenario === 'failover'
-      ? `failover ${run}: ${o.arrivalSeconds} s of arrivals, one of two engines killed half-way, about ${estimate} s in all`
-      : `${run}: ${o.rounds} round(s) of ${o.seconds} s runs, about ${estimate} s in all`);
+  const { estimate, line } = announce(o);
+  progress(line);
   // A hung server or client must not hang CI: give up well past the estimate.
   const watchdog = setTimeout(() => {
     progress(`benchmark failed: still running after ${2 * estimate + 60} s`);
@@ -236,6 +259,7 @@ async function main(): Promise<number> {
   try {
     if (o.scenario === 'overload') await runOverload(o, progress);
     else if (o.scenario === 'failover') await runFailover(o, progress);
+    else if (o.scenario === 'prefix') await runPrefix(o, progress);
     else await bench(o);
     return 0;
   } catch (err) {

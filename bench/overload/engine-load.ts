@@ -18,7 +18,8 @@ export interface EngineLoad {
 
 const INTERVAL_MS = 50;
 
-function gauge(text: string, name: string): number {
+/** The value of the first sample of `name` in a Prometheus text page (a gauge or a counter). */
+export function gauge(text: string, name: string): number {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   if (!m) throw new Error(`the simulator's /metrics has no ${name}`);
   return Number(m[1]);

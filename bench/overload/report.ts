@@ -68,7 +68,7 @@ function codes(c: Record<string, number>): string {
 }
 
 export function targetLine(t: OverloadTarget): string {
-  const fmt = (v: number) => (t.unit === '×' ? (Number.isFinite(v) ? `${v.toFixed(2)} ×` : '∞ ×') : t.unit === 'ms' ? `${ms(v)} ms` : t.unit === 'per request' ? v.toFixed(3) : String(v));
+  const fmt = (v: number) => (t.unit === '×' ? (Number.isFinite(v) ? `${v.toFixed(2)} ×` : '∞ ×') : t.unit === 'ms' ? `${ms(v)} ms` : t.unit === 'per request' ? v.toFixed(3) : t.unit === 'share' ? v.toFixed(2) : String(v));
   const measured = `${fmt(t.value)} ${t.bound === 'max' ? '≤' : '≥'} ${fmt(t.limit)}`;
   return `  ${t.description.padEnd(52)} ${measured.padStart(22)}   ${t.met ? 'met' : 'MISSED'}`;
 }

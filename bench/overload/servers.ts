@@ -1,7 +1,7 @@
 // One run's pair of child processes: a fresh simulator (`sluice sim` with the engine's flags) and a
 // fresh gateway in front of it, so nothing of one run (a backlog, a learned drain rate, a warm
 // cache) carries into the other. Stopped together when the run ends. The pieces (a simulator, a
-// gateway from a config, stopping a given set) serve the failover benchmark too.
+// gateway from a config, stopping a given set) serve the failover and prefix benchmarks too.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -19,11 +19,11 @@ export interface RunServers {
   keys: ClassKeys;
 }
 
-/** `sluice sim` with the workload's engine flags; on `port` (0: a free one), logging to DIR/NAME.log. */
-export function startSimulator(dir: string, name: string, label: string, port = 0): Promise<ServerProcess> {
+/** `sluice sim` with the workload's engine flags (or others); on `port` (0: a free one), logging to DIR/NAME.log. */
+export function startSimulator(dir: string, name: string, label: string, port = 0, flags: readonly string[] = engineFlags()): Promise<ServerProcess> {
   return spawnServer({
     name: label,
-    args: [SLUICE_JS, 'sim', '--port', String(port), ...engineFlags()],
+    args: [SLUICE_JS, 'sim', '--port', String(port), ...flags],
     logFile: join(dir, `${name}.log`),
     ready: /sluice sim listening on (http:\/\/\S+?)\/v1\s/,
     stdinPipe: false,

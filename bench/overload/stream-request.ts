@@ -1,7 +1,8 @@
 // One streamed chat request as a user sees it: how long until the first token, how many tokens
 // came, and how it ended (answered, shed by admission, failed, or still unfinished when the run
 // gave up on it). A non-streamed request (the failover benchmark sends both kinds) is read the same
-// way: its JSON answer is its first and last token at once.
+// way: its JSON answer is its first and last token at once. A caller that needs the streamed answer
+// itself (the prefix benchmark appends it to the conversation) gets each delta through `onDelta`.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
@@ -33,8 +34,21 @@ export interface Outcome {
 /** Codes of admission's refusals: the request was shed, not broken. */
 const SHED_CODES = new Set(['server_overloaded', 'queue_timeout']);
 
+/** A streamed tool call's piece: the first carries its id and name, later ones more arguments. */
+export interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+export interface Delta {
+  content?: string | null;
+  tool_calls?: ToolCallDelta[];
+}
+
 interface StreamEvent {
-  choices?: Array<{ delta?: { content?: string | null } }>;
+  choices?: Array<{ delta?: Delta }>;
   usage?: { completion_tokens?: number };
   error?: { code?: string };
 }
@@ -51,6 +65,13 @@ export interface StreamRequestSpec {
   body: string;
   /** Aborting gives the request up: it ends as `unfinished`. */
   signal: AbortSignal;
+  /** Called with each streamed choice's delta, in order. */
+  onDelta?: (delta: Delta) => void;
+}
+
+/** Generated content: text, or a tool call (whose opening chunk comes with the first token). */
+function generates(d: Delta | undefined): boolean {
+  return (typeof d?.content === 'string' && d.content.length > 0) || (d?.tool_calls?.length ?? 0) > 0;
 }
 
 export async function streamRequest(spec: StreamRequestSpec): Promise<Outcome> {
@@ -96,9 +117,10 @@ export async function streamRequest(spec: StreamRequestSpec): Promise<Outcome> {
           out.code = parsed.error.code ?? 'stream_error';
           continue;
         }
-        if (out.ttftMs === undefined && parsed.choices?.some((c) => typeof c.delta?.content === 'string' && c.delta.content.length > 0)) {
+        if (out.ttftMs === undefined && parsed.choices?.some((c) => generates(c.delta))) {
           out.ttftMs = performance.now() - sentAt;
         }
+        if (spec.onDelta) for (const c of parsed.choices ?? []) if (c.delta) spec.onDelta(c.delta);
         if (parsed.usage?.completion_tokens !== undefined) out.tokens = parsed.usage.completion_tokens;
       }
     }

@@ -38,7 +38,7 @@ export interface ClassSummary {
 export type RunSummary = Record<Priority | 'all', ClassSummary>;
 
 /** Nearest-rank percentile over exact times and lower bounds (see Bounded). */
-function boundedPercentile(exact: readonly number[], lowerBounds: readonly number[], p: number): Bounded {
+export function boundedPercentile(exact: readonly number[], lowerBounds: readonly number[], p: number): Bounded {
   const all = [...exact.map((ms) => ({ ms, bound: false })), ...lowerBounds.map((ms) => ({ ms, bound: true }))].sort((a, b) => a.ms - b.ms);
   if (all.length === 0) return { ms: Number.NaN, atLeast: false };
   const pick = all[Math.min(all.length, Math.max(1, Math.ceil((p / 100) * all.length))) - 1]!;

@@ -10,8 +10,8 @@ export interface OverloadTarget {
   value: number;
   bound: 'max' | 'min';
   limit: number;
-  /** How to print value and limit. */
-  unit: 'ms' | '×' | 'requests' | 'per request';
+  /** How to print value and limit (share: a fraction, such as a cache hit rate). */
+  unit: 'ms' | '×' | 'requests' | 'per request' | 'share';
   met: boolean;
 }
 

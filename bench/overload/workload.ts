@@ -4,6 +4,7 @@
 // (admission off, admission on) receive exactly the same requests at the same moments.
 import { intBetween, mulberry32 } from '../../src/sim/rng.js';
 import type { Priority } from '../../src/store/keys-repo.js';
+import { simFlags } from '../sim-flags.js';
 
 export const CLASSES: readonly Priority[] = ['critical', 'standard', 'batch'];
 
@@ -32,12 +33,7 @@ export const ENGINE = {
 } as const;
 
 export function engineFlags(): string[] {
-  const e = ENGINE;
-  return [
-    '--max-num-seqs', String(e.maxNumSeqs), '--knee-seqs', String(e.kneeSeqs), '--step-growth', String(e.stepGrowth),
-    '--itl-ms', String(e.itlMs), '--ttft-ms', String(e.ttftMs), '--prefill-ms-per-token', String(e.prefillMsPerToken),
-    '--max-queue', String(e.maxQueue), '--output-tokens', `${e.outputTokens}-${e.outputTokens}`,
-  ];
+  return simFlags(ENGINE);
 }
 
 /**
