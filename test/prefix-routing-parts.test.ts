@@ -84,10 +84,10 @@ test('a prompt goes where its prefix was sent, until that deployment is past the
   // A deployment holding more wins over one holding less.
   index.record(blocks, 'a');
   assert.equal(choosePrefixAware(pool, prefix, index), pool[0]);
-  // a busy far past its share (mean load 1.5 with this request; bound ⌈1.25 × 1.5⌉ = 2): c, the next best holder.
-  pool[0]!.outstanding = 5;
+  // a busy far past its share (8 in flight; share 2.25 with this request, bound max(⌈1.25 × 2.25⌉, ⌈2.25⌉ + 3) = 6): c, the next best holder.
+  pool[0]!.outstanding = 8;
   assert.equal(choosePrefixAware(pool, prefix, index), c);
-  pool[2]!.outstanding = 5;
+  pool[2]!.outstanding = 8;
   const spilled = choosePrefixAware(pool, prefix, index);
   assert.ok(spilled === pool[1] || spilled === pool[3], 'both holders loaded: an idle one takes it');
 });

@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimServer, type SimServer } from '../src/sim/sim-server.js';
+import { LOAD_FLOOR } from '../src/routing/prefix-choice.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const sims: SimServer[] = [];
@@ -65,7 +66,7 @@ test('a burst on one conversation spills past its deployment once that one is pa
   const counts = new Map<string, number>();
   for (const r of burst) counts.set(r.deployment, (counts.get(r.deployment) ?? 0) + 1);
   assert.ok((counts.get(home) ?? 0) >= 3, `the conversation's home takes its share first: ${JSON.stringify([...counts])}`);
-  assert.ok(counts.size >= 3, `the rest spills: ${JSON.stringify([...counts])}`);
-  // Bounded load: no deployment took more than (1 + 0.25) × the mean, rounded up.
-  for (const n of counts.values()) assert.ok(n <= Math.ceil(1.25 * (12 / 4)), `${JSON.stringify([...counts])}`);
+  assert.ok(counts.size >= 2, `the rest spills: ${JSON.stringify([...counts])}`);
+  // Bounded load: no deployment took more than its share plus the floor (LOAD_FLOOR, 3).
+  for (const n of counts.values()) assert.ok(n <= Math.ceil(12 / 4) + LOAD_FLOOR, `${JSON.stringify([...counts])}`);
 });

@@ -6,7 +6,7 @@
 // the choice keeps them apart, as consistent hashing with bounded loads does (Mirrokni, Thorup
 // and Zadimoghaddam, SODA 2018): a deployment is eligible while its load (this replica's requests
 // in flight plus the engine's own queue, per unit of weight) stays within (1 + ε) of the mean
-// with this request counted; among the eligible, the one holding the longest prefix wins. With
+// with this request counted, or within a few requests of it when the mean is small; among the eligible, the one holding the longest prefix wins. With
 // no prefix known anywhere (a conversation's first turn), the deployments are ranked by
 // rendezvous hashing (Thaler and Ravishankar, 1998) of the conversation's key (its text up to the
 // first user message, prefix-blocks.ts), and the first
@@ -51,10 +51,19 @@ export function rendezvousOrder(pool: readonly Deployment[], key: number): Deplo
   return scored.map((s) => s.d);
 }
 
-/** Whether `d` may take one more request without passing (1 + ε) × its weighted share of all of them. */
+/**
+ * Requests a deployment may carry beyond its share whatever the share: with few requests in flight
+ * (short answers, a few per deployment), 25% of the share is less than one request and ordinary
+ * fluctuation would move conversations off their cache for nothing; a moved turn re-prefills its
+ * whole history. Measured with `npm run bench -- --scenario prefix` (bench/README.md): 3 keeps
+ * ~98% of turns on their deployment and the busiest within 1.3 × the mean.
+ */
+export const LOAD_FLOOR = 3;
+
+/** Whether `d` may take one more request without passing (1 + ε) × its weighted share (or share + floor). */
 function withinBound(d: Deployment, total: number, totalWeight: number): boolean {
   const share = ((total + 1) * d.weight) / totalWeight;
-  return inFlightOf(d) + 1 <= Math.ceil((1 + LOAD_SLACK) * share);
+  return inFlightOf(d) + 1 <= Math.max(Math.ceil((1 + LOAD_SLACK) * share), Math.ceil(share) + LOAD_FLOOR);
 }
 
 export function choosePrefixAware(pool: readonly Deployment[], prefix: PromptPrefix, index: PrefixIndex): Deployment {
