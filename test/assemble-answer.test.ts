@@ -6,6 +6,7 @@
 // parsing most chunks gives what parsing every chunk gives.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../src/sim/rng.js';
 import { AnswerAssembler } from '../src/engines/openai/assemble-answer.js';
 import { GatewayError } from '../src/errors/gateway-error.js';
 import { assertValid } from './helpers/openapi-schema.js';
@@ -200,15 +201,8 @@ describe('broken or incomplete streams are refused', () => {
 // The fast path (chunks matched against a template, not parsed) against an oracle that parses
 // every chunk and concatenates each choice's delta.content.
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded, so a failure replays (the simulator's generator). */
+const rng = mulberry32;
 
 const TEXTS = [' fox', 'The', '', ' "quoted"', ' back\\slash', 'line\nbreak', '\u0001', 'é', '😀', '"content":"', '\\"', '{"error":1}', '\\u0041'];
 

@@ -3,18 +3,12 @@
 // generated streams with random text and random damage (seeded, so a failure reproduces).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../src/sim/rng.js';
 import { ChunkTemplate, stringEnd } from '../src/engines/openai/chunk-template.js';
 import { toUsage } from '../src/engines/openai/stream-event.js';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded, so a failure replays (the simulator's generator). */
+const rng = mulberry32;
 
 /** JSON.parse's verdict: a JSON object with choices, no error and no usage. */
 function plainByParse(s: string): boolean {
