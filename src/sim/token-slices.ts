@@ -4,17 +4,10 @@
 // where the gateway's counter cuts makes the number of those ids equal the gateway's count, so one
 // pass gives both (test/sim-prefix-cache.test.ts checks the equality on hostile shapes).
 import { createRequire } from 'node:module';
-import { MAX_PIECE } from '../tokenize/bounded-count.js';
-
-/** As in bounded-count.ts. */
-const SEGMENT = 16_384;
-const LONG_RUN = new RegExp(`\\S{${MAX_PIECE + 1}}|\\s{${MAX_PIECE + 1}}`);
-const ENDS_IN_TEXT = /\S$/;
+import { ENDS_IN_TEXT, isHighSurrogate, LONG_RUN, MAX_PIECE, SEGMENT } from '../tokenize/bounded-count.js';
 
 const require = createRequire(import.meta.url);
 let splitSource: string | undefined;
-
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 
 /** Calls `take` with each slice of `text`, in order; together they are the whole text. */
 export function forEachSlice(text: string, take: (slice: string) => void): void {

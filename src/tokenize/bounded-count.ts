@@ -17,15 +17,15 @@ interface Encoding {
 /** Longest piece counted in one go: about 0.1 ms of BPE even for CJK, the costliest script. */
 export const MAX_PIECE = 128;
 /** Characters handed to the tokenizer at once: a limit is checked between segments. */
-const SEGMENT = 16_384;
+export const SEGMENT = 16_384;
 /** A run this long may hold a piece over MAX_PIECE; texts without one take the direct path. */
-const LONG_RUN = new RegExp(`\\S{${MAX_PIECE + 1}}|\\s{${MAX_PIECE + 1}}`);
+export const LONG_RUN = new RegExp(`\\S{${MAX_PIECE + 1}}|\\s{${MAX_PIECE + 1}}`);
 /**
  * Segments end after a piece that ends in a non-space: a whitespace piece's extent depends on
  * what follows it (the split pattern's lookahead), so cutting after one could change the count.
  * Text with no such piece for 4 segments (`!\n` repeated) is cut anyway, so the limit is checked.
  */
-const ENDS_IN_TEXT = /\S$/;
+export const ENDS_IN_TEXT = /\S$/;
 /** Special tokens such as <|endoftext|> in a prompt are plain text, as engines treat user input. */
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
 
@@ -38,7 +38,7 @@ function load(): { encoding: Encoding; split: RegExp } {
   return { encoding, split: split! };
 }
 
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+export const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 
 /** The tokenizer's own count, for texts with no piece over MAX_PIECE (tests compare against it). */
 export function referenceCount(text: string): number {
