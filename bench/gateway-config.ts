@@ -16,9 +16,13 @@
 //     second gateway whose limits live in Redis.
 //   - admission: the deployment has a concurrency limit and priority queue in front of it, sized
 //     so that nothing waits: the admission work is measured, not queueing.
+//   - routing: the long-chat rows' two models have two deployments each on the same engine, one
+//     prefix-aware (the default for such a model: every request's prompt is hashed into blocks and
+//     looked up in the prefix index), one least-loaded; the gap between them is that work.
 //   - metrics: request counters and latency histograms (always on; GET /metrics).
 //   - logs: one JSON line per request at info level (stdout, to a file the benchmark keeps).
 import { randomBytes } from 'node:crypto';
+import { LEAST_LOADED_MODEL, PREFIX_AWARE_MODEL } from './long-chat.js';
 import { MODEL } from './requests.js';
 
 export interface GatewayConfigInput {
@@ -48,6 +52,9 @@ const ACCOUNT = 'bench';
 const LIMIT_USD = 1_000_000;
 /** Never reached: a run sends well under 10^6 requests and 10^8 tokens a minute. */
 const RATE_LIMITS = { rpm: 1_000_000, tpm: 1_000_000_000 };
+const KEY_MODELS = [MODEL, PREFIX_AWARE_MODEL, LEAST_LOADED_MODEL];
+/** Non-zero prices, so reservations and the ledger carry real amounts. */
+const PRICING = { inputPerMTok: 0.15, outputPerMTok: 0.6 };
 
 export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
   // A declared key is found by its hash, so it must not look like a store-issued `sk-sluice-` key
@@ -68,8 +75,8 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
         credits: LIMIT_USD,
         monthlySpendCap: LIMIT_USD,
         keys: [
-          { key: apiKey, name: 'bench-limited', models: [MODEL], spendCap: LIMIT_USD },
-          { key: limitedKey, name: 'bench-rate-limited', models: [MODEL], spendCap: LIMIT_USD, limits: RATE_LIMITS },
+          { key: apiKey, name: 'bench-limited', models: KEY_MODELS, spendCap: LIMIT_USD },
+          { key: limitedKey, name: 'bench-rate-limited', models: KEY_MODELS, spendCap: LIMIT_USD, limits: RATE_LIMITS },
         ],
       },
     ],
@@ -77,8 +84,7 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
       {
         id: MODEL,
         contextLength: 8192,
-        // Non-zero prices, so reservations and the ledger carry real amounts.
-        pricing: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
+        pricing: PRICING,
         deployments: [
           {
             id: 'fake',
@@ -93,7 +99,15 @@ export function realisticGatewayConfig(o: GatewayConfigInput): GatewaySetup {
           },
         ],
       },
+      twoDeploymentModel(PREFIX_AWARE_MODEL, 'prefix-aware', o),
+      twoDeploymentModel(LEAST_LOADED_MODEL, 'least-loaded', o),
     ],
   };
   return { config, apiKey, limitedKey };
+}
+
+/** A chat model with two deployments on the same engine, routed by `routing` (the long-chat rows). */
+function twoDeploymentModel(id: string, routing: 'prefix-aware' | 'least-loaded', o: GatewayConfigInput): Record<string, unknown> {
+  const deployment = (name: string) => ({ id: `${id}-${name}`, engine: 'openai', baseUrl: `${o.engineOrigin}/v1`, connections: o.upstreamConnections });
+  return { id, contextLength: 8192, pricing: PRICING, routing, deployments: [deployment('a'), deployment('b')] };
 }

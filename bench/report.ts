@@ -14,6 +14,8 @@ export interface RunInfo {
   quick: boolean;
   memoryStreams: number;
   memoryHoldMs: number;
+  /** prefixBlocks() on the long chat body, timed in the benchmark's own process (long-chat.ts). */
+  prefixHash: { micros: number; blocks: number; bytes: number };
   /** Successful gateway requests seen by the benchmark, and what the gateway's metrics and ledger counted. */
   bookkeeping: {
     gatewayRequestsOk: number;
@@ -66,6 +68,22 @@ function limitCosts(metrics: readonly MetricSummary[], redis: RunInfo['bookkeepi
   return lines;
 }
 
+/** What prefix-aware routing adds per request: the two long-chat rows, and the hashing alone. */
+function prefixCosts(metrics: readonly MetricSummary[], hash: RunInfo['prefixHash']): string[] {
+  const gw = (id: string) => metrics.find((m) => m.id === id)?.median.gateway ?? Number.NaN;
+  const aware = gw('long_pa_c50_rps');
+  const plain = gw('long_ll_c50_rps');
+  // At 50 connections the gateway's CPU is the bottleneck, so 1/req/s is its time per request.
+  const addedMicros = (1 / aware - 1 / plain) * 1e6;
+  const ratio = Number.isFinite(aware / plain) ? `${(aware / plain).toFixed(2)} ×` : 'n/a';
+  return [
+    '',
+    'Prefix-aware routing against least-loaded (same run, same ~6 KB body):',
+    `  req/s at 50 conn ${ratio} least-loaded's (${signed(addedMicros, 'ms')} µs of gateway time per request, from 1/req/s)`,
+    `  hashing alone: ${hash.micros.toFixed(1)} µs per request (${hash.blocks} blocks of a ${hash.bytes.toLocaleString('en-US')}-byte body, this process)`,
+  ];
+}
+
 export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], targets: readonly TargetOutcome[]): string {
   const widths = [38, 10, 10, 10, 15, 15];
   const lines = [
@@ -94,6 +112,7 @@ export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], ta
   if (b.metricsCounted < b.gatewayRequestsOk) lines.push('  WARNING: the metrics missed requests: the gateway did not do all of its per-request work.');
   if (b.ledgerRows < b.gatewayRequestsOk) lines.push('  WARNING: the ledger missed requests: the gateway did not do all of its per-request work.');
   lines.push(...limitCosts(metrics, b.redis));
+  lines.push(...prefixCosts(metrics, info.prefixHash));
   lines.push('', 'Targets (gateway, against the same run)');
   for (const t of targets) lines.push(`  ${t.description.padEnd(50)} ${targetValue(t).padStart(10)}   ${t.met ? 'met' : 'MISSED'}`);
   const missed = targets.filter((t) => !t.met).length;

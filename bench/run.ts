@@ -23,6 +23,7 @@ import { runPrefix } from './prefix/scenario.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
 import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
+import { prefixHashMicros } from './long-chat.js';
 import { defineMetrics, LOAD_SCENARIOS } from './scenarios.js';
 import { checkAuthIsOn, checkLimitsAreOn, ledgerCount, metricsCount } from './gateway-checks.js';
 import { BENCH_REDIS_URL, redisUnavailable, scriptCalls } from './redis.js';
@@ -74,6 +75,9 @@ async function bench(o: BenchOptions): Promise<void> {
   const needFiles = 2 * o.memoryStreams + 256;
   if (openFileLimit() < needFiles) throw new Error(`the open-file limit is ${openFileLimit()}; the memory test needs ${needFiles}: run \`ulimit -n ${needFiles}\` first`);
 
+  // Before any server runs: the hashing's own cost, on a quiet machine.
+  const prefixHash = prefixHashMicros();
+  progress(`prefix hashing: ${prefixHash.micros.toFixed(1)} µs per request (${prefixHash.blocks} blocks)`);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   progress(`starting fake engine, baseline proxy and gateway (logs in ${dir})`);
   const profileDir = o.cpuProf ? join(dir, 'cpu-profile') : undefined;
@@ -96,6 +100,7 @@ async function bench(o: BenchOptions): Promise<void> {
   let redisOk = 0;
   /** Where a scenario's requests go via this endpoint; undefined when it does not run that way. */
   const targetOf = (s: LoadScenario, e: Endpoint): { url: string; headers: Record<string, string>; redis: boolean } | undefined => {
+    if (s.routing) return e.via === 'direct' ? undefined : { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
     if (!s.limits) return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
     if (e.via === 'direct' || (s.limits === 'redis' && !servers.redisGateway)) return undefined;
     if (e.via === 'proxy') return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
@@ -138,7 +143,7 @@ async function bench(o: BenchOptions): Promise<void> {
 
   for (const e of endpoints) {
     progress(`warm-up · ${e.via}`);
-    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1 && (x.limits === undefined || e.via === 'gateway'))) {
+    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1 && ((x.limits === undefined && x.routing === undefined) || e.via === 'gateway'))) {
       const t = targetOf(s, e);
       if (!t) continue;
       const r = await runLoad({ url: t.url, headers: t.headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
@@ -194,6 +199,7 @@ async function bench(o: BenchOptions): Promise<void> {
     quick: o.quick,
     memoryStreams: o.memoryStreams,
     memoryHoldMs: o.memoryHoldMs,
+    prefixHash,
     bookkeeping,
   };
   process.stdout.write(renderTable(info, summaries, targets));

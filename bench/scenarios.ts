@@ -1,4 +1,5 @@
 // What is measured, declared once: the load scenarios and the report rows they fill.
+import { LONG_LEAST_LOADED_BODY, LONG_PREFIX_AWARE_BODY } from './long-chat.js';
 import { MetricSet } from './metrics.js';
 import { isCompleteStream, isJsonAnswer, JSON_BODY, STREAM_BODY, STREAM_CHUNKS } from './requests.js';
 
@@ -15,11 +16,17 @@ export interface LoadScenario {
    * is the baseline of the same moment, and direct would only repeat the unlimited rows.
    */
   limits?: 'memory' | 'redis';
+  /**
+   * Long-chat runs (long-chat.ts): a two-deployment model routed this way. Proxy and gateway only,
+   * as for the rate-limited runs: the gateway's two rows differ only by the prefix-aware work.
+   */
+  routing?: 'prefix-aware' | 'least-loaded';
 }
 
 const NON_STREAMING = 'Non-streaming';
 const STREAMING = `Streaming (${STREAM_CHUNKS} chunks)`;
 const LIMITED = 'Rate-limited key (non-streaming)';
+const LONG_CHAT = 'Long agent chat, ~6 KB prompt, two deployments (non-streaming)';
 const MEMORY = 'Memory';
 
 export const LOAD_SCENARIOS: readonly LoadScenario[] = [
@@ -30,6 +37,8 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   { id: 'rl_memory_c50', label: 'limits in memory, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'memory' },
   { id: 'rl_redis_c1', label: 'limits in Redis, 1 connection', group: LIMITED, body: JSON_BODY, connections: 1, verify: isJsonAnswer, limits: 'redis' },
   { id: 'rl_redis_c50', label: 'limits in Redis, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'redis' },
+  { id: 'long_ll_c50', label: 'least-loaded, 50 connections', group: LONG_CHAT, body: LONG_LEAST_LOADED_BODY, connections: 50, verify: isJsonAnswer, routing: 'least-loaded' },
+  { id: 'long_pa_c50', label: 'prefix-aware, 50 connections', group: LONG_CHAT, body: LONG_PREFIX_AWARE_BODY, connections: 50, verify: isJsonAnswer, routing: 'prefix-aware' },
 ];
 
 /** The report's rows, in order. Load scenarios fill `<id>_rps`, `<id>_p50`, `<id>_p99`. */
@@ -37,7 +46,7 @@ export function defineMetrics(memoryStreams: number): MetricSet {
   const set = new MetricSet();
   for (const s of LOAD_SCENARIOS) {
     const n = s.connections === 1 ? '1 conn' : `${s.connections} conn`;
-    const what = s.limits ? `requests/s, limits in ${s.limits === 'memory' ? 'memory' : 'Redis'}` : s.group === STREAMING ? 'streams/s' : 'requests/s';
+    const what = s.limits ? `requests/s, limits in ${s.limits === 'memory' ? 'memory' : 'Redis'}` : s.routing ? `requests/s, ${s.routing}` : s.group === STREAMING ? 'streams/s' : 'requests/s';
     set.define(`${s.id}_rps`, s.group, `${what}, ${n}`, 'req/s');
     set.define(`${s.id}_p50`, s.group, `p50 latency, ${n}`, 'ms');
     set.define(`${s.id}_p99`, s.group, `p99 latency, ${n}`, 'ms');

@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { circuitBreakerSchema } from '../src/config/schema.js';
-import { BLOCK_CHARS, MAX_BLOCKS, prefixBlocks } from '../src/routing/prefix-blocks.js';
+import { BLOCK_BYTES, MAX_BLOCKS, prefixBlocks } from '../src/routing/prefix-blocks.js';
 import { PrefixIndex } from '../src/routing/prefix-index.js';
+import { inspectBody } from '../src/offload/inspect-body.js';
 import { choosePrefixAware, rendezvousOrder } from '../src/routing/prefix-choice.js';
 import { Circuit } from '../src/routing/circuit.js';
 import type { Deployment } from '../src/routing/registry.js';
@@ -14,9 +15,9 @@ const text = (seed: string, chars: number) => seed.repeat(Math.ceil(chars / seed
 const chat = (...contents: string[]) => ({ messages: contents.map((content, i) => ({ role: i === 0 ? 'system' : i % 2 ? 'user' : 'assistant', content })) });
 
 test('a prompt becomes a chain of full blocks; a shared leading text shares its leading blocks, and only those', () => {
-  const system = text('You are a careful assistant. ', 3 * BLOCK_CHARS);
-  const turn1 = prefixBlocks(chat(system, text('What is a GPU? ', 2 * BLOCK_CHARS)), 'chat');
-  const turn2 = prefixBlocks(chat(system, text('What is a GPU? ', 2 * BLOCK_CHARS), 'An accelerator.', text('And a TPU? ', BLOCK_CHARS)), 'chat');
+  const system = text('You are a careful assistant. ', 3 * BLOCK_BYTES);
+  const turn1 = prefixBlocks(chat(system, text('What is a GPU? ', 2 * BLOCK_BYTES)), 'chat');
+  const turn2 = prefixBlocks(chat(system, text('What is a GPU? ', 2 * BLOCK_BYTES), 'An accelerator.', text('And a TPU? ', BLOCK_BYTES)), 'chat');
   const first = turn1.blocks;
   const second = turn2.blocks;
   // The conversation's key: its text to the first user message, the same in every turn...
@@ -25,21 +26,40 @@ test('a prompt becomes a chain of full blocks; a shared leading text shares its 
   assert.notEqual(prefixBlocks(chat(system, 'Tell me about TPUs.'), 'chat').key, turn1.key);
   assert.ok(first.length >= 5);
   assert.deepEqual(second.slice(0, first.length - 1), first.slice(0, -1), 'the next turn begins with the same blocks');
-  const other = prefixBlocks(chat(text('You are a terse assistant. ', 3 * BLOCK_CHARS), 'What is a GPU?'), 'chat').blocks;
+  const other = prefixBlocks(chat(text('You are a terse assistant. ', 3 * BLOCK_BYTES), 'What is a GPU?'), 'chat').blocks;
   assert.notEqual(other[0], first[0], 'a different system prompt differs from the first block');
   // The chain: a change inside block 1 changes every block from 1 on, not block 0.
-  const changed = prefixBlocks(chat(system.slice(0, BLOCK_CHARS + 10) + 'X' + system.slice(BLOCK_CHARS + 11), text('What is a GPU? ', 2 * BLOCK_CHARS)), 'chat').blocks;
+  const changed = prefixBlocks(chat(system.slice(0, BLOCK_BYTES + 10) + 'X' + system.slice(BLOCK_BYTES + 11), text('What is a GPU? ', 2 * BLOCK_BYTES)), 'chat').blocks;
   assert.equal(changed[0], first[0]);
   for (let i = 1; i < first.length; i++) assert.notEqual(changed[i], first[i], `block ${i}`);
   // Less than a block: nothing to route by. The role is part of the text.
   assert.deepEqual(prefixBlocks(chat('hi'), 'chat').blocks, []);
   assert.notDeepEqual(prefixBlocks({ messages: [{ role: 'user', content: system }] }, 'chat').blocks, prefixBlocks({ messages: [{ role: 'system', content: system }] }, 'chat').blocks);
   // Tool definitions lead, as chat templates render them.
-  const tools = [{ type: 'function', function: { name: 'search', description: text('Search the web. ', 2 * BLOCK_CHARS), parameters: { type: 'object' } } }];
+  const tools = [{ type: 'function', function: { name: 'search', description: text('Search the web. ', 2 * BLOCK_BYTES), parameters: { type: 'object' } } }];
   assert.equal(prefixBlocks({ ...chat('a'), tools }, 'chat').blocks[0], prefixBlocks({ ...chat('b'), tools }, 'chat').blocks[0]);
-  assert.equal(prefixBlocks({ prompt: text('once upon a time ', 3 * BLOCK_CHARS) }, 'completions').blocks.length, 3);
+  assert.equal(prefixBlocks({ prompt: text('once upon a time ', 3 * BLOCK_BYTES) }, 'completions').blocks.length, 3);
   // Bounded work: a huge prompt is hashed up to MAX_BLOCKS.
-  assert.equal(prefixBlocks(chat(text('x', (MAX_BLOCKS + 50) * BLOCK_CHARS)), 'chat').blocks.length, MAX_BLOCKS);
+  assert.equal(prefixBlocks(chat(text('x', (MAX_BLOCKS + 50) * BLOCK_BYTES)), 'chat').blocks.length, MAX_BLOCKS);
+});
+
+test('text is hashed as UTF-8: a different non-ASCII character changes the block, the same text gives the same chain', () => {
+  const a = prefixBlocks(chat(text('Café crème, s’il vous plaît. 東京 ', 2 * BLOCK_BYTES), 'hi'), 'chat');
+  const b = prefixBlocks(chat(text('Cafe crème, s’il vous plaît. 東京 ', 2 * BLOCK_BYTES), 'hi'), 'chat');
+  assert.ok(a.blocks.length >= 2);
+  assert.notEqual(a.blocks[0], b.blocks[0]);
+  assert.deepEqual(prefixBlocks(chat(text('Café crème, s’il vous plaît. 東京 ', 2 * BLOCK_BYTES), 'hi'), 'chat'), a);
+});
+
+test('a large body inspected on the offload worker comes back hashed exactly as the event loop would hash it', () => {
+  const body = { model: 'm', ...chat(text('You are a careful assistant. ', 70_000), 'What is a GPU?', 'An accelerator.', 'And a TPU?') };
+  const seen = inspectBody(Buffer.from(JSON.stringify(body)), 'chat');
+  assert.ok('text' in seen && seen.prefix, 'a valid chat body comes back with its prefix');
+  assert.deepEqual(seen.prefix, prefixBlocks(body, 'chat'));
+  assert.ok(seen.prefix.blocks.length > 200);
+  // Embeddings have no prompt to route by.
+  const emb = inspectBody(Buffer.from(JSON.stringify({ model: 'e', input: text('word ', 70_000) })), 'embeddings');
+  assert.ok('text' in emb && emb.prefix === undefined);
 });
 
 test('the index says how many leading blocks each deployment holds, forgets old entries, and stays within its bound', () => {

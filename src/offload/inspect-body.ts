@@ -5,6 +5,7 @@ import type { Endpoint } from '../engines/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { checkBody } from '../openai/check-body.js';
+import { prefixBlocks, type PromptPrefix } from '../routing/prefix-blocks.js';
 import { checkDepth, parseJsonObject } from '../server/body.js';
 import { MAX_PARSE_COST, parseCost } from '../server/parse-cost.js';
 
@@ -16,9 +17,11 @@ export interface BodyVerdict {
 
 /**
  * A problem, or the body's text: decoding UTF-8 is itself costly (3 MB of CJK took 16 ms), and
- * a string crosses back from the worker in a few, so the event loop is left only JSON.parse.
+ * a string crosses back from the worker in a few, so the event loop is left only JSON.parse. A
+ * chat or completions prompt comes back hashed for prefix-aware routing too (a pass over up to
+ * 128 KiB), whether or not its model routes that way: the worker does not know the model.
  */
-export type Inspection = { problem: BodyVerdict } | { text: string };
+export type Inspection = { problem: BodyVerdict } | { text: string; prefix?: PromptPrefix };
 
 export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): Inspection {
   try {
@@ -29,7 +32,8 @@ export function inspectBody(bytes: Uint8Array, endpoint: Endpoint | undefined): 
     }
     checkDepth(value, bytes.byteLength);
     const problem = endpoint === undefined ? undefined : checkBody(endpoint, value);
-    return problem ? { problem: { code: 'invalid_parameter', ...problem } } : { text };
+    if (problem) return { problem: { code: 'invalid_parameter', ...problem } };
+    return endpoint === 'chat' || endpoint === 'completions' ? { text, prefix: prefixBlocks(value, endpoint) } : { text };
   } catch (err) {
     if (err instanceof GatewayError) return { problem: { code: err.code, message: err.message, param: err.param } };
     throw err;

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Endpoint } from '../engines/types.js';
 import type { Inspection } from './inspect-body.js';
+import type { PromptPart, TokenizedPrompt } from '../sim/prompt-blocks.js';
 import type { OffloadReply, OffloadRequest } from './worker.js';
 
 type Pending = { resolve: (result: unknown) => void; reject: (err: Error) => void };
@@ -37,8 +38,17 @@ export class Offload {
     return this.run({ kind: 'inspect', bytes, endpoint }) as Promise<Inspection>;
   }
 
-  private run(job: Job): Promise<unknown> {
-    if (this.pending.size >= this.maxPending) {
+  /**
+   * The simulator's prompts: each one's text tokens and, when blockTokens > 0, its prefix-cache
+   * block hashes (sim/prompt-blocks.ts). Not bounded by maxPending: an engine tokenizes whatever
+   * it accepted (vLLM's API server does), and what the gateway sends it is bounded in front.
+   */
+  tokenizePrompts(prompts: PromptPart[][], blockTokens: number): Promise<TokenizedPrompt[]> {
+    return this.run({ kind: 'prompts', prompts, blockTokens }, false) as Promise<TokenizedPrompt[]>;
+  }
+
+  private run(job: Job, bounded = true): Promise<unknown> {
+    if (bounded && this.pending.size >= this.maxPending) {
       return Promise.reject(new GatewayError('server_overloaded', { message: 'Too many large requests are being inspected at once; retry shortly.', retryAfterMs: 1000 }));
     }
     const id = this.nextId++;

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { discardRest } from './linger.js';
 import type { Endpoint } from '../engines/types.js';
 import { offload } from '../offload/offload.js';
+import type { PromptPrefix } from '../routing/prefix-blocks.js';
 
 export interface BodyLimits {
   maxBytes: number;
@@ -107,6 +108,8 @@ export interface JsonBody {
   value: Record<string, unknown>;
   /** Already checked against its endpoint's schema (on the offload worker). */
   checked?: boolean;
+  /** The prompt hashed for prefix-aware routing, when the offload worker did it. */
+  prefix?: PromptPrefix;
 }
 
 /** Bodies larger than this are looked at on the offload worker before the event loop parses them. */
@@ -156,5 +159,5 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits, end
   if ('problem' in seen) throw new GatewayError(seen.problem.code, { message: seen.problem.message, param: seen.problem.param });
   // The same text the worker decoded and checked (valid UTF-8, no forbidden key, not too deep,
   // not too costly): plain JSON.parse makes the same object of it.
-  return { value: JSON.parse(seen.text) as Record<string, unknown>, checked: endpoint !== undefined };
+  return { value: JSON.parse(seen.text) as Record<string, unknown>, checked: endpoint !== undefined, ...(seen.prefix && { prefix: seen.prefix }) };
 }

@@ -1,4 +1,4 @@
-// One pass over a prompt on the simulator's worker (prompt-worker.ts): the number of tokens in its
+// One pass over a prompt on the offload worker (src/offload/worker.ts): the number of tokens in its
 // texts, which is the prompt's count, and the hashes of its prefix-cache blocks. Texts are
 // tokenized in token-slices.ts's pieces, so the work is linear in the prompt whatever its shape.
 import { createRequire } from 'node:module';

@@ -19,7 +19,7 @@ import { BatchClock, type Sequence } from './batch.js';
 import { SeqScheduler } from './scheduler.js';
 import { prefixCacheOf, type PrefixCache, type PrefixCacheStats, type PromptBlocks } from './prefix-cache.js';
 import { promptParts, type PromptParts } from './prompt-parts.js';
-import { tokenizePrompts } from './prompt-tokenizer.js';
+import { offload } from '../offload/offload.js';
 import { toolSetup } from './tool-calls.js';
 
 export { SimRequestError };
@@ -48,11 +48,11 @@ export interface SimLoad {
 }
 
 /**
- * Each prompt's count (the tokens of its texts, counted on the simulator's tokenizer thread, plus
+ * Each prompt's count (the tokens of its texts, counted on the offload worker, plus
  * its fixed tokens) and, when blockTokens > 0, its block hashes.
  */
 async function tokenize(prompts: PromptParts[], blockTokens: number): Promise<PromptBlocks[]> {
-  const done = await tokenizePrompts(prompts.map((p) => p.parts), blockTokens);
+  const done = await offload.tokenizePrompts(prompts.map((p) => p.parts), blockTokens);
   return done.map((t, i) => ({ tokens: t.textTokens + prompts[i]!.fixedTokens, blocks: t.blocks }));
 }
 
@@ -127,7 +127,7 @@ export class SimCore {
   }
 
   /**
-   * Real token counts and block hashes come from the simulator's tokenizer thread: a large prompt
+   * Real token counts and block hashes come from the offload worker: a large prompt
    * never blocks the event loop.
    */
   async plan(endpoint: GenerationPlan['endpoint'], body: Body): Promise<GenerationPlan> {

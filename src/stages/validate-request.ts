@@ -17,5 +17,6 @@ export function validateRequest(ctx: RequestContext, endpoint: Endpoint, raw: Js
   ctx.requestedPriority = requestedPriority(ctx);
   ctx.endpoint = endpoint;
   ctx.body = body;
+  if (raw.prefix) ctx.prefixBlocks = raw.prefix;
   ctx.stream = endpoint !== 'embeddings' && body.stream === true;
 }
