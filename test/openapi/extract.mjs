@@ -29,6 +29,13 @@ export const ROOTS = [
   'ListModelsResponse',
   'Model',
   'ErrorResponse',
+  // The Responses API: POST /responses (request; answer; each streamed event), GET /responses/{id}
+  // (Response again), GET /responses/{id}/input_items. DELETE /responses/{id} has no schema in the
+  // document (200 "OK", no content; its example is {id, object: "response", deleted: true}).
+  'CreateResponse',
+  'Response',
+  'ResponseStreamEvent',
+  'ResponseItemList',
 ];
 
 const PREFIX = '#/components/schemas/';
