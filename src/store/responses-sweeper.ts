@@ -10,7 +10,7 @@ export interface SweeperOptions {
   intervalMs?: number;
   /** Before the first sweep after start (default 1 minute). */
   firstDelayMs?: number;
-  /** Responses per deleteExpired call (default 200, one transaction). */
+  /** Responses per deleteExpired call (default DELETE_BATCH, one statement). */
   batch?: number;
   /** At most this many per sweep; when reached, the next sweep follows after `catchUpMs`. */
   maxPerSweep?: number;
@@ -33,7 +33,7 @@ export class ResponsesSweeper {
     this.intervalMs = opts.intervalMs ?? 5 * 60_000;
     this.firstDelayMs = opts.firstDelayMs ?? 60_000;
     this.batch = opts.batch ?? DELETE_BATCH;
-    this.maxPerSweep = opts.maxPerSweep ?? 50 * this.batch;
+    this.maxPerSweep = opts.maxPerSweep ?? 100 * this.batch;
     this.catchUpMs = opts.catchUpMs ?? 1_000;
     this.now = opts.now ?? Date.now;
   }
