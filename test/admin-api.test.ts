@@ -8,12 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertContractError } from './helpers/assert-error.js';
 import { http, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { openStore } from '../src/store/open.js';
+import { responseExpiry, type StoredResponse } from '../src/store/responses-repo.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 let gw: TestGateway;
 const admin = (path: string, init: RequestInit & { key?: string } = {}) => http(`${gw.url}/admin${path}`, { key: ADMIN, ...init });
 const post = (path: string, body: unknown) => admin(path, { method: 'POST', body: JSON.stringify(body) });
 const patch = (path: string, body: unknown) => admin(path, { method: 'PATCH', body: JSON.stringify(body) });
+
+/** A stored response as the Responses API saves it, with one input and one output item. */
+function storedResponse(id: string, accountId: string): StoredResponse {
+  const output = [{ id: `msg_${id}_out`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'hi', annotations: [] }] }];
+  return {
+    id, accountId, model: 'test-chat', previousResponseId: null, createdAt: new Date().toISOString(), expiresAt: responseExpiry(Date.now(), 30),
+    response: { id, object: 'response', status: 'completed', output }, inputItems: [{ id: `msg_${id}_in`, type: 'message', role: 'user', content: 'hello' }], outputItems: output,
+  };
+}
 
 before(async () => {
   gw = await startTestGateway({ adminToken: ADMIN });
@@ -192,6 +203,33 @@ describe('keys and usage', () => {
   });
 });
 
+describe('stored responses', () => {
+  test("DELETE /admin/accounts/{id}/responses deletes the account's stored responses, and only its", async () => {
+    await post('/accounts', { id: 'resp-a' });
+    await post('/accounts', { id: 'resp-b' });
+    for (let i = 0; i < 3; i++) await gw.store.responses.save(storedResponse(`resp_a${i}`, 'resp-a'));
+    await gw.store.responses.save(storedResponse('resp_b0', 'resp-b'));
+    const del = await admin('/accounts/resp-a/responses', { method: 'DELETE' });
+    assert.equal(del.status, 200, del.text);
+    assert.deepEqual(del.body, { object: 'responses.deleted', account: 'resp-a', deleted: 3 });
+    assert.match(del.headers.get('x-request-id') ?? '', /^req_/);
+    assert.equal(await gw.store.responses.get('resp-a', 'resp_a0'), undefined);
+    assert.equal((await gw.store.responses.findItems('resp-a', ['msg_resp_a1_in', 'msg_resp_a2_out'])).size, 0);
+    assert.equal((await gw.store.responses.get('resp-b', 'resp_b0'))?.id, 'resp_b0', "another account's are kept");
+    assert.deepEqual((await admin('/accounts/resp-a/responses', { method: 'DELETE' })).body, { object: 'responses.deleted', account: 'resp-a', deleted: 0 });
+  });
+
+  test('an unknown account is 404 account_not_found; the admin token is required; other methods are 405', async () => {
+    assertContractError(await admin('/accounts/nobody/responses', { method: 'DELETE' }), 'account_not_found');
+    assertContractError(await http(`${gw.url}/admin/accounts/resp-b/responses`, { method: 'DELETE' }), 'missing_api_key');
+    assertContractError(await admin('/accounts/resp-b/responses', { method: 'DELETE', key: gw.key }), 'invalid_api_key');
+    const get = await admin('/accounts/resp-b/responses');
+    assertContractError(get, 'method_not_allowed');
+    assert.equal(get.headers.get('allow'), 'DELETE');
+    assert.equal((await gw.store.responses.get('resp-b', 'resp_b0'))?.id, 'resp_b0', 'nothing was deleted');
+  });
+});
+
 describe('CLI over the same operations', () => {
   test('accounts, keys and usage with tables and --json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
@@ -250,5 +288,27 @@ describe('CLI over the same operations', () => {
     const unknown = run('keys', 'update', 'nokey', '--rpm', '1');
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /key_not_found/);
+  });
+
+  test("accounts delete-responses: the account's stored responses, a table or JSON; an unknown account fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    const config = join(dir, 'sluice.yaml');
+    writeFileSync(config, `store: sqlite://${join(dir, 'cli.db')}\n`);
+    const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--config', config], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run('accounts', 'create', 'talker').status, 0);
+    const store = await openStore(`sqlite://${join(dir, 'cli.db')}`);
+    try {
+      for (let i = 0; i < 2; i++) await store.responses.save(storedResponse(`resp_cli${i}`, 'talker'));
+    } finally {
+      await store.close();
+    }
+    const deleted = run('accounts', 'delete-responses', 'talker', '--json');
+    assert.equal(deleted.status, 0, deleted.stderr);
+    assert.deepEqual(JSON.parse(deleted.stdout), { object: 'responses.deleted', account: 'talker', deleted: 2 });
+    assert.match(run('accounts', 'delete-responses', 'talker').stdout, /│ talker +│ 0 +│/);
+    const unknown = run('accounts', 'delete-responses', 'nobody');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /account_not_found/);
   });
 });

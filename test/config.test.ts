@@ -103,3 +103,11 @@ test('sluice serve refuses to start on a bad config and names the path', () => {
   assert.equal(y.status, 2);
   assert.match(y.stderr, /invalid config/);
 });
+
+test('responses.retentionDays: 30 by default, whole days from 1 to 3650, refused by field otherwise', () => {
+  assert.equal(parseConfigDocument({}, 'x').responses.retentionDays, 30);
+  assert.equal(parseConfigDocument({ responses: {} }, 'x').responses.retentionDays, 30);
+  assert.equal(parseConfigDocument({ responses: { retentionDays: 3650 } }, 'x').responses.retentionDays, 3650);
+  for (const bad of [0, -1, 1.5, 3651, '30']) assert.match(problems({ responses: { retentionDays: bad } })[0]!, /^responses\.retentionDays: /, String(bad));
+  assert.match(problems({ responses: { retentionDayz: 3 } })[0]!, /^responses: .*retentionDayz/);
+});

@@ -24,6 +24,10 @@ async function view(store: Store, id: string) {
   return accountView(a, await store.billing.spent(`account:${id}`, monthOf(new Date())), await store.billing.leased(id));
 }
 
+async function requireAccount(store: Store, id: string): Promise<void> {
+  if (!(await store.accounts.get(id))) throw new GatewayError('account_not_found', { message: `No account '${id}'.` });
+}
+
 async function findKey(store: Store, id: string) {
   const k = await store.keys.findById(id);
   if (!k) throw new GatewayError('key_not_found', { message: `No API key '${id.slice(0, 64)}'.` });
@@ -114,6 +118,13 @@ export function createAdminOperations(store: Store, hooks: AdminHooks = {}) {
       await store.keys.revoke(id);
       onChange();
       return keyView((await store.keys.findById(id))!);
+    },
+
+    /** Deletes every stored response of the account (Responses API), in bounded batches. */
+    async deleteResponses(accountId: string) {
+      await requireAccount(store, accountId);
+      const deleted = await store.responses.deleteAccount(accountId);
+      return { object: 'responses.deleted' as const, account: accountId, deleted };
     },
 
     async usage(q: UsageQuery) {

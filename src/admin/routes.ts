@@ -1,5 +1,5 @@
-// The admin API: accounts, credits, keys and usage (in the store), and the models' run-time state
-// (in this replica's registry), JSON in and out, behind the admin token.
+// The admin API: accounts, credits, keys, usage and stored responses (in the store), and the
+// models' run-time state (in this replica's registry), JSON in and out, behind the admin token.
 import type { z } from 'zod';
 import { validateBody } from '../openai/validate.js';
 import type { Route, RouteHandler } from '../server/router.js';
@@ -37,6 +37,7 @@ export function adminRoutes(ops: AdminOperations, models: ModelOperations, token
     route('POST', '/admin/accounts/:id/credits', async (ctx, p) => ops.addCredits(p.id!, (await body(ctx, addCreditsInput)).amount)),
     route('POST', '/admin/accounts/:id/keys', async (ctx, p) => ops.createKey(p.id!, await body(ctx, createKeyInput)), 201),
     route('GET', '/admin/accounts/:id/keys', async (_ctx, p) => ({ object: 'list', data: await ops.listKeys(p.id!) })),
+    route('DELETE', '/admin/accounts/:id/responses', async (_ctx, p) => ops.deleteResponses(p.id!)),
     route('PATCH', '/admin/keys/:id', async (ctx, p) => ops.updateKey(p.id!, await body(ctx, patchKeyInput))),
     route('POST', '/admin/keys/:id/revoke', async (_ctx, p) => ops.revokeKey(p.id!)),
     route('GET', '/admin/usage', async (ctx) => ops.usage(validateBody(usageQuery, query(ctx)))),

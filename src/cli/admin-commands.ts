@@ -106,6 +106,8 @@ export function registerAdminCommands(program: Command): void {
   common(accounts.command('add-credits <id> <usd>').description('add prepaid credits'))
     .action(async (id: string, usd: string, o: Common) =>
       print(await withOps(o, (ops) => ops.addCredits(id, input(addCreditsInput, { amount: num(usd) }).amount)), o.json ?? false, ACCOUNT_COLUMNS));
+  common(accounts.command('delete-responses <id>').description("delete every stored response of the account (Responses API)"))
+    .action(async (id: string, o: Common) => print(await withOps(o, (ops) => ops.deleteResponses(id)), o.json ?? false, ['account', 'deleted']));
 
   const keys = program.commands.find((c) => c.name() === 'keys') ?? program.command('keys').description('manage API keys');
   limitOptions(keys.command('create'), false)

@@ -313,6 +313,13 @@ export const configSchema = z.strictObject({
     journalDir: z.string().min(1).optional(),
   }).default({}),
   limits: limitStoreSchema.default(limitStoreSchema.parse({})),
+  responses: z.strictObject({
+    /**
+     * How long a stored response (the Responses API's `store: true`) and its items are kept: after
+     * this they are invisible at once and deleted by a sweeper within minutes.
+     */
+    retentionDays: z.number().int().min(1).max(3650).default(30),
+  }).prefault({}),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),

@@ -151,6 +151,12 @@ const entries = {
     hint: 'Check the key id (admin API).',
     when: 'admin API: the key id does not exist',
   },
+  response_not_found: {
+    status: 404, type: 'not_found_error', retryable: false,
+    message: 'No response with that id exists for this account.',
+    hint: 'Check the response id; stored responses expire after the retention period.',
+    when: "no stored response with that id for this account: missing, expired, deleted, or another account's (the same answer for each)",
+  },
   model_not_deployed: {
     status: 404, type: 'not_found_error', retryable: false,
     message: 'The model exists but is not deployed right now.',

@@ -22,6 +22,7 @@ import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
+import { ResponsesSweeper, type SweeperOptions } from '../store/responses-sweeper.js';
 import { ClientClosed, type RequestContext } from './context.js';
 import { Cancellation } from './cancellation.js';
 import { newRequestId } from './request-id.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Builds each deployment's engine; tests substitute a broken one. */
   engineFor?: EngineFactory;
+  /** The stored responses' retention sweeper (tests shorten its timers). */
+  responsesSweeper?: SweeperOptions;
 }
 
 export interface Gateway {
@@ -198,6 +201,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await limiter.close();
     throw err;
   }
+  // Deletes stored responses past their retention (reads already hide them).
+  const sweeper = new ResponsesSweeper(store.responses, logger, opts.responsesSweeper);
+  sweeper.start();
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
@@ -208,6 +214,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     deps,
     close() {
       closing ??= (async () => {
+        const sweeperStopped = sweeper.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inFlight.count > 0) {
@@ -218,6 +225,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         }
         server.closeAllConnections();
         await closed;
+        await sweeperStopped;
         await deps.registry.close();
         await deps.billing.close();
         await deps.limiter.close();

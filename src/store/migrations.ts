@@ -1,6 +1,6 @@
 // Versioned schema migrations, applied in order at start by Kysely's Migrator. Never edit a
 // released migration: add a new one.
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_accounts_keys_ledger': {
@@ -87,6 +87,36 @@ const migrations: Record<string, Migration> = {
         await db.schema.alterTable(table).addColumn('rpm_limit', 'integer').execute();
         await db.schema.alterTable(table).addColumn('tpm_limit', 'integer').execute();
       }
+    },
+  },
+  '0004_responses': {
+    // Stored responses of the Responses API and their input and output items. JSON as text on both
+    // backends. Items name their response (deleted with it) and repeat its account, so an
+    // `item_reference` is found through one index without reading other accounts' rows.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('responses')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('previous_response_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('responses_account').on('responses').column('account_id').execute();
+      await db.schema.createIndex('responses_expires').on('responses').column('expires_at').execute();
+      await db.schema
+        .createTable('response_items')
+        .addColumn('response_id', 'text', (c) => c.notNull().references('responses.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('input', 'output')`))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('item', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('response_items_pk', ['response_id', 'kind', 'position'])
+        .execute();
+      await db.schema.createIndex('response_items_account_item').on('response_items').columns(['account_id', 'item_id']).execute();
     },
   },
 };

@@ -8,9 +8,11 @@ import { KeysRepo } from './keys-repo.js';
 import { BillingRepo } from './billing-repo.js';
 import type { BillingStore } from './billing-store.js';
 import { UsageRepo } from './usage-repo.js';
+import { ResponsesRepo } from './responses-repo.js';
 
 export type { Account, NewAccount, AccountPatch } from './accounts-repo.js';
 export type { ApiKeyRecord, NewApiKey, Priority } from './keys-repo.js';
+export type { StoredResponse } from './responses-repo.js';
 
 export class Store {
   readonly accounts: AccountsRepo;
@@ -18,12 +20,15 @@ export class Store {
   /** Set after opening when billing runs elsewhere (an SQLite file's billing worker). */
   billing: BillingStore;
   readonly usage: UsageRepo;
+  /** Stored responses of the Responses API (`store: true`). */
+  readonly responses: ResponsesRepo;
 
   constructor(readonly db: Kysely<Database>, readonly backend: 'sqlite' | 'postgres', private readonly migrationSchema?: string) {
     this.accounts = new AccountsRepo(db);
     this.keys = new KeysRepo(db);
     this.billing = new BillingRepo(db);
     this.usage = new UsageRepo(db);
+    this.responses = new ResponsesRepo(db);
   }
 
   async migrate(): Promise<void> {

@@ -73,10 +73,38 @@ export interface CreditLeasesTable {
   outstanding_nanos: number | string;
 }
 
+/** A stored Response (the Responses API's `store: true`), owned by an account, until it expires (migration 0004). */
+export interface ResponsesTable {
+  /** `resp_…` */
+  id: string;
+  account_id: string;
+  model: string;
+  previous_response_id: string | null;
+  created_at: string;
+  /** Invisible from this instant on; the retention sweeper deletes it later. */
+  expires_at: string;
+  /** JSON of the Response object as answered. */
+  body: string;
+}
+
+/** A stored response's input and output items, in order, findable by item id (`item_reference`). */
+export interface ResponseItemsTable {
+  response_id: string;
+  /** The response's account, repeated so items are found by (account, item id) through one index. */
+  account_id: string;
+  item_id: string;
+  kind: 'input' | 'output';
+  position: number;
+  /** JSON of the item. */
+  item: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   spend: SpendTable;
   ledger: LedgerTable;
   credit_leases: CreditLeasesTable;
+  responses: ResponsesTable;
+  response_items: ResponseItemsTable;
 }

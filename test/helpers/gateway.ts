@@ -12,6 +12,7 @@ import type { EngineFactory } from '../../src/routing/registry.js';
 import { startGateway, type Gateway } from '../../src/server/gateway.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
+import type { SweeperOptions } from '../../src/store/responses-sweeper.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -32,7 +33,7 @@ export function simModel(id: string, extra: Record<string, unknown> = {}, sim: R
   return { id, deployments: [{ id: `${id}-sim`, engine: 'sim', faultHeader: true, sim: { ttftMs: 1, itlMs: 1, ...sim } }], ...extra };
 }
 
-export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string; logger?: Logger } = {}): Promise<TestGateway> {
+export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string; logger?: Logger; responsesSweeper?: SweeperOptions } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const config = parseConfigDocument({
     store: opts.store ?? `sqlite://${join(dir, 'sluice.db')}`,
@@ -44,7 +45,7 @@ export async function startTestGateway(doc: Record<string, unknown> = {}, opts: 
   const store = await openStore(config.store);
   await applyDeclaredAccounts(store, config.accounts);
   const { key } = await createKeyFor(store, 'tester');
-  const gateway = await startGateway({ config, store, logger: opts.logger ?? createLogger('silent'), engineFor: opts.engineFor });
+  const gateway = await startGateway({ config, store, logger: opts.logger ?? createLogger('silent'), engineFor: opts.engineFor, responsesSweeper: opts.responsesSweeper });
   const baseURL = `${gateway.url}/v1`;
   return {
     gateway,

@@ -1,7 +1,7 @@
 // One suite for the store interface, run against every backend (SQLite and PostgreSQL).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { migrationProvider } from '../../src/store/migrations.js';
 import type { Database } from '../../src/store/tables.js';
 import { openStore } from '../../src/store/open.js';
@@ -9,6 +9,7 @@ import type { Store } from '../../src/store/store.js';
 import type { Reservation } from '../../src/store/billing-repo.js';
 import { AlreadyExists } from '../../src/store/accounts-repo.js';
 import { usdToNanos } from '../../src/store/money.js';
+import { ResponsesRepo, responseExpiry, type StoredResponse } from '../../src/store/responses-repo.js';
 
 export interface Backend {
   name: string;
@@ -29,6 +30,33 @@ function ledgerRow(requestId: string, accountId: string, keyId: string, model = 
   return {
     request_id: requestId, account_id: accountId, key_id: keyId, model, deployment: 'd', endpoint: 'chat', status: 200, error_code: null,
     input_tokens: input, output_tokens: output, started_at: new Date().toISOString(), duration_ms: 1.5, first_byte_ms: null,
+  };
+}
+
+/** A stored response as the Responses API would save it: items of every kind, text that JSON must escape. */
+function storedResponse(id: string, accountId: string, over: Partial<StoredResponse> & { inputs?: number } = {}): StoredResponse {
+  const createdMs = Date.parse(over.createdAt ?? new Date().toISOString());
+  const { inputs = 2, ...rest } = over;
+  const output = [
+    { id: `fc_${id}`, type: 'function_call', status: 'completed', call_id: `call_${id}`, name: 'get_weather', arguments: '{"city":"Zürich"}' },
+    { id: `msg_${id}_out`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: `answer of ${id}: "quoted" \u2028 ✓ 🦀`, annotations: [] }] },
+  ];
+  const input: Array<Record<string, unknown>> = [
+    { id: `msg_${id}_in`, type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: `question ${id}; drop table responses; --` }] },
+    { id: `fco_${id}`, type: 'function_call_output', call_id: `call_prev_${id}`, output: '{"temp":21}', status: 'completed' },
+  ];
+  for (let i = input.length; i < inputs; i++) input.push({ id: `msg_${id}_in${i}`, type: 'message', role: i % 2 ? 'assistant' : 'user', content: [{ type: 'input_text', text: `turn ${i}` }] });
+  return {
+    id,
+    accountId,
+    model: 'm',
+    previousResponseId: null,
+    createdAt: new Date(createdMs).toISOString(),
+    expiresAt: responseExpiry(createdMs, 30),
+    response: { id, object: 'response', created_at: Math.floor(createdMs / 1000), status: 'completed', model: 'm', output, usage: { input_tokens: 12, output_tokens: 7, total_tokens: 19 }, metadata: { k: 'v' } },
+    inputItems: input.slice(0, inputs),
+    outputItems: output,
+    ...rest,
   };
 }
 
@@ -258,6 +286,138 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.equal((await store.usage.report({ account: 'u1', model: 'm1' })).totals.requests, 1);
       assert.equal((await store.usage.report({ account: 'u1', from: '2999-01-01' })).totals.requests, 0);
       assert.equal((await store.usage.report({ account: 'nobody' })).totals.costNanos, 0);
+    });
+
+    describe('stored responses', () => {
+      const HOUR = 3_600_000;
+      const past = (ms: number) => new Date(Date.now() - ms).toISOString();
+      const rows = async (table: 'responses' | 'response_items', accountId: string) =>
+        Number((await store.db.selectFrom(table).select(sql<number | string>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow()).n);
+
+      test('save and get: the response, its input and output items in order, as saved', async () => {
+        const r = storedResponse('resp_rt1', 'ra', { previousResponseId: 'resp_rt0', inputs: 250 });
+        await store.responses.save(r);
+        assert.deepEqual(await store.responses.get('ra', 'resp_rt1'), r);
+        const plain = storedResponse('resp_rt2', 'ra', { inputs: 1 });
+        await store.responses.save(plain);
+        const got = await store.responses.get('ra', 'resp_rt2');
+        assert.deepEqual(got, plain);
+        assert.equal(got!.previousResponseId, null);
+        assert.equal(await store.responses.get('ra', 'resp_nope'), undefined);
+      });
+
+      test('timestamps are stored in one form, so that they compare as text', async () => {
+        const r = storedResponse('resp_ts', 'rts', { createdAt: '2026-01-02T03:04:05Z', expiresAt: '2999-01-01T00:00:00+02:00' });
+        await store.responses.save(r);
+        const got = await store.responses.get('rts', 'resp_ts');
+        assert.equal(got!.createdAt, '2026-01-02T03:04:05.000Z');
+        assert.equal(got!.expiresAt, '2998-12-31T22:00:00.000Z');
+        await assert.rejects(store.responses.save(storedResponse('resp_ts2', 'rts', { expiresAt: 'soon' })), /expiresAt/);
+        await assert.rejects(store.responses.save({ ...storedResponse('resp_ts3', 'rts'), outputItems: [{ type: 'message' }] }), /no id/);
+        assert.equal(await rows('responses', 'rts'), 1, 'a refused save writes nothing');
+      });
+
+      test("another account's response is undefined, exactly as a missing one, and cannot be deleted by it", async () => {
+        await store.responses.save(storedResponse('resp_iso', 'owner'));
+        assert.equal(await store.responses.get('intruder', 'resp_iso'), undefined);
+        assert.deepEqual(await store.responses.get('intruder', 'resp_iso'), await store.responses.get('intruder', 'resp_missing'));
+        assert.equal(await store.responses.delete('intruder', 'resp_iso'), false);
+        assert.equal((await store.responses.findItems('intruder', ['msg_resp_iso_in', 'msg_resp_iso_out'])).size, 0);
+        assert.equal((await store.responses.get('owner', 'resp_iso'))?.id, 'resp_iso', 'still there for its owner');
+        assert.equal(await rows('response_items', 'owner'), 4);
+      });
+
+      test('an expired response is invisible at once (get, findItems, delete) though not yet swept', async () => {
+        await store.responses.save(storedResponse('resp_old', 'rexp', { createdAt: past(31 * 24 * HOUR), expiresAt: past(1) }));
+        const r = storedResponse('resp_soon', 'rexp');
+        await store.responses.save(r);
+        assert.equal(await store.responses.get('rexp', 'resp_old'), undefined);
+        assert.deepEqual([...(await store.responses.findItems('rexp', ['msg_resp_old_in', 'msg_resp_soon_in'])).keys()], ['msg_resp_soon_in']);
+        // The same instant seen from a later clock: expired from expiresAt on, not one millisecond later.
+        const at = (ms: number) => new ResponsesRepo(store.db, () => ms);
+        const expiry = Date.parse(r.expiresAt);
+        assert.equal((await at(expiry - 1).get('rexp', 'resp_soon'))?.id, 'resp_soon');
+        assert.equal(await at(expiry).get('rexp', 'resp_soon'), undefined);
+        assert.equal((await at(expiry).findItems('rexp', ['msg_resp_soon_in'])).size, 0);
+        assert.equal(await store.responses.delete('rexp', 'resp_old'), false, 'deleted, but answered as missing');
+        assert.equal(await rows('responses', 'rexp'), 1);
+      });
+
+      test('delete: only the own account\'s, with its items, once', async () => {
+        await store.responses.save(storedResponse('resp_del', 'rdel'));
+        await store.responses.save(storedResponse('resp_keep', 'rdel'));
+        assert.equal(await store.responses.delete('rdel-other', 'resp_del'), false);
+        assert.equal(await store.responses.delete('rdel', 'resp_del'), true);
+        assert.equal(await store.responses.get('rdel', 'resp_del'), undefined);
+        assert.equal(await store.responses.delete('rdel', 'resp_del'), false, 'a second delete finds nothing');
+        assert.equal(await rows('response_items', 'rdel'), 4, "only the kept response's items are left");
+        assert.equal((await store.responses.findItems('rdel', ['msg_resp_del_out'])).size, 0);
+        assert.equal((await store.responses.get('rdel', 'resp_keep'))?.inputItems.length, 2);
+      });
+
+      test('findItems: input and output items across responses, scoped to the account, missing ids absent', async () => {
+        await store.responses.save(storedResponse('resp_f1', 'rf', { createdAt: past(2 * HOUR) }));
+        await store.responses.save(storedResponse('resp_f2', 'rf', { createdAt: past(HOUR) }));
+        // Another account holds items with the very same ids.
+        const theirs = storedResponse('resp_f3', 'rf-other');
+        await store.responses.save({ ...theirs, inputItems: [{ id: 'msg_resp_f1_in', type: 'message', role: 'user', content: 'not yours' }] });
+        // An item sent again as input in a later response: the latest copy wins.
+        const again = storedResponse('resp_f4', 'rf');
+        const resent = { ...again.outputItems[1]!, id: 'msg_resp_f1_out' };
+        await store.responses.save({ ...again, inputItems: [resent] });
+        // Many ids, most missing: more than one lookup statement's worth.
+        const wanted = ['msg_resp_f1_in', 'fc_resp_f2', 'fco_resp_f2', 'msg_resp_f1_out', ...Array.from({ length: 1200 }, (_, i) => `msg_none_${i}`), 'fc_resp_f3', 'msg_resp_f1_in'];
+        const found = await store.responses.findItems('rf', wanted);
+        assert.deepEqual([...found.keys()].sort(), ['fc_resp_f2', 'fco_resp_f2', 'msg_resp_f1_in', 'msg_resp_f1_out']);
+        assert.deepEqual(found.get('msg_resp_f1_in'), storedResponse('resp_f1', 'rf').inputItems[0]);
+        assert.deepEqual(found.get('fc_resp_f2'), storedResponse('resp_f2', 'rf').outputItems[0]);
+        assert.deepEqual(found.get('msg_resp_f1_out'), resent);
+        assert.deepEqual([...(await store.responses.findItems('rf-other', ['msg_resp_f1_in', 'fc_resp_f2'])).entries()], [['msg_resp_f1_in', { id: 'msg_resp_f1_in', type: 'message', role: 'user', content: 'not yours' }]]);
+        assert.equal((await store.responses.findItems('rf', [])).size, 0);
+      });
+
+      test("deleteAccount: every response of the account and its items, no one else's", async () => {
+        for (let i = 0; i < 3; i++) await store.responses.save(storedResponse(`resp_da${i}`, 'rda'));
+        await store.responses.save(storedResponse('resp_da_expired', 'rda', { expiresAt: past(1) }));
+        await store.responses.save(storedResponse('resp_db', 'rdb'));
+        assert.equal(await store.responses.deleteAccount('rda'), 4);
+        assert.equal(await rows('responses', 'rda'), 0);
+        assert.equal(await rows('response_items', 'rda'), 0);
+        assert.equal((await store.responses.get('rdb', 'resp_db'))?.id, 'resp_db');
+        assert.equal(await rows('response_items', 'rdb'), 4);
+        assert.equal(await store.responses.deleteAccount('rda'), 0);
+      });
+
+      test('deleteExpired: oldest first, at most `limit` per call, never an unexpired one', async () => {
+        const now = new Date().toISOString();
+        // Whatever earlier tests left expired goes first.
+        while ((await store.responses.deleteExpired(now, 1_000)) > 0);
+        for (let i = 0; i < 5; i++) await store.responses.save(storedResponse(`resp_x${i}`, 'rx', { expiresAt: past((5 - i) * HOUR) }));
+        await store.responses.save(storedResponse('resp_x_live', 'rx'));
+        await store.responses.save(storedResponse('resp_x_edge', 'rx', { expiresAt: now }));
+        const left = async () => (await store.db.selectFrom('responses').select('id').where('account_id', '=', 'rx').orderBy('id').execute()).map((r) => r.id);
+        assert.equal(await store.responses.deleteExpired(now, 2), 2);
+        assert.deepEqual(await left(), ['resp_x2', 'resp_x3', 'resp_x4', 'resp_x_edge', 'resp_x_live'], 'the two oldest went first');
+        assert.equal(await store.responses.deleteExpired(now, 2), 2);
+        assert.equal(await store.responses.deleteExpired(now), 2, 'expiresAt <= now: the one expiring right now too');
+        assert.equal(await store.responses.deleteExpired(now), 0);
+        assert.deepEqual(await left(), ['resp_x_live']);
+        assert.equal(await rows('response_items', 'rx'), 4, "the deleted responses' items went with them");
+      });
+
+      test('a big account: deleteAccount goes through it in bounded batches, deleteExpired past one batch', async () => {
+        const n = 450;
+        // Saved 15 at a time: concurrent saves, each its own transaction.
+        for (let i = 0; i < n; i += 15) {
+          await Promise.all(Array.from({ length: 15 }, (_, j) => store.responses.save(storedResponse(`resp_big${String(i + j).padStart(4, '0')}`, 'rbig', { inputs: 3, ...((i + j) % 2 === 0 && { expiresAt: past(1) }) }))));
+        }
+        assert.equal(await rows('response_items', 'rbig'), n * 5);
+        assert.ok((await store.responses.deleteExpired(new Date().toISOString(), 1_000)) >= n / 2);
+        assert.equal(await rows('responses', 'rbig'), n / 2, 'more than one batch in one call');
+        assert.equal(await store.responses.deleteAccount('rbig'), n / 2);
+        assert.equal(await rows('responses', 'rbig'), 0);
+        assert.equal(await rows('response_items', 'rbig'), 0);
+      });
     });
   });
 }
