@@ -116,8 +116,8 @@ export function parseOptions(argv: string[]): BenchOptions | OverloadOptions | F
 export function estimateSeconds(o: BenchOptions): number {
   const startup = 3;
   const warmup = 3 * 2 * (o.warmupSeconds + 0.2);
-  // Four scenarios three ways, three rate-limited and two long-chat ones two ways (proxy and gateway).
-  const loadRuns = o.rounds * (4 * 3 + 5 * 2) * (o.seconds + 0.2);
+  // Four scenarios three ways; three rate-limited, two Responses and two long-chat ones two ways (proxy and gateway).
+  const loadRuns = o.rounds * (4 * 3 + 7 * 2) * (o.seconds + 0.2);
   const ttfb = o.rounds * 3 * (o.ttfbRequests + o.ttfbWarmup) * 0.002;
   const memory = 3 * (o.memoryHoldMs / 1000 + 3);
   return Math.ceil(startup + warmup + loadRuns + ttfb + memory);

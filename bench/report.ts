@@ -68,6 +68,17 @@ function limitCosts(metrics: readonly MetricSummary[], redis: RunInfo['bookkeepi
   return lines;
 }
 
+/** The Responses API beside chat completions: the same requests, on the same gateway, same run. */
+function responsesCosts(metrics: readonly MetricSummary[]): string[] {
+  const gw = (id: string) => metrics.find((m) => m.id === id)?.median.gateway ?? Number.NaN;
+  const share = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)} ×` : 'n/a');
+  return [
+    '',
+    'Responses API against chat completions (same gateway, same run):',
+    `  non-streaming req/s at 50 conn ${share(gw('responses_json_c50_rps'), gw('json_c50_rps'))} chat's; streams/s ${share(gw('responses_stream_c50_rps'), gw('stream_c50_rps'))} chat's`,
+  ];
+}
+
 /** What prefix-aware routing adds per request: the two long-chat rows, and the hashing alone. */
 function prefixCosts(metrics: readonly MetricSummary[], hash: RunInfo['prefixHash']): string[] {
   const gw = (id: string) => metrics.find((m) => m.id === id)?.median.gateway ?? Number.NaN;
@@ -112,6 +123,7 @@ export function renderTable(info: RunInfo, metrics: readonly MetricSummary[], ta
   if (b.metricsCounted < b.gatewayRequestsOk) lines.push('  WARNING: the metrics missed requests: the gateway did not do all of its per-request work.');
   if (b.ledgerRows < b.gatewayRequestsOk) lines.push('  WARNING: the ledger missed requests: the gateway did not do all of its per-request work.');
   lines.push(...limitCosts(metrics, b.redis));
+  lines.push(...responsesCosts(metrics));
   lines.push(...prefixCosts(metrics, info.prefixHash));
   lines.push('', 'Targets (gateway, against the same run)');
   for (const t of targets) lines.push(`  ${t.description.padEnd(50)} ${targetValue(t).padStart(10)}   ${t.met ? 'met' : 'MISSED'}`);

@@ -44,3 +44,21 @@ export function isCompleteStream(body: string): boolean {
   for (let i = body.indexOf('data: '); i !== -1; i = body.indexOf('data: ', i + 6)) events++;
   return events === STREAM_CHUNKS + 2;
 }
+
+export const RESPONSES_PATH = '/v1/responses';
+/** The Responses API's form of JSON_BODY and STREAM_BODY (the gateway translates it to chat). */
+export const RESPONSES_BODY = JSON.stringify({ model: MODEL, input: 'hello', max_output_tokens: 16, store: false });
+export const RESPONSES_STREAM_BODY = JSON.stringify({ model: MODEL, input: 'hello', max_output_tokens: 16, store: false, stream: true });
+
+/** A Response object with its text (the fake engine stops at its length: status incomplete). */
+export function isResponsesAnswer(body: string): boolean {
+  return body.startsWith('{') && body.includes('"object":"response"') && body.includes('"output_text"') && !body.includes('"error":{');
+}
+
+/** A Responses event stream: the 20 text deltas, then response.completed or .incomplete, no error event. */
+export function isCompleteResponsesStream(body: string): boolean {
+  if (body.includes('event: error') || !/event: response\.(completed|incomplete)\ndata: [^\n]*\n\n$/.test(body)) return false;
+  let deltas = 0;
+  for (let i = body.indexOf('event: response.output_text.delta'); i !== -1; i = body.indexOf('event: response.output_text.delta', i + 10)) deltas++;
+  return deltas === STREAM_CHUNKS;
+}

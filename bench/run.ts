@@ -22,7 +22,7 @@ import { estimatePrefixSeconds, type PrefixOptions } from './prefix/options.js';
 import { runPrefix } from './prefix/scenario.js';
 import { assertAllAlive, killChildrenOnExit, stopAll } from './processes.js';
 import { renderTable, writeJson, type RunInfo } from './report.js';
-import { CHAT_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
+import { CHAT_PATH, RESPONSES_PATH, isCompleteStream, isJsonAnswer, JSON_BODY, RELEASE_PATH, requestHeaders, SLOW_STREAM_MS, slowStreamBody, STREAM_BODY } from './requests.js';
 import { prefixHashMicros } from './long-chat.js';
 import { defineMetrics, LOAD_SCENARIOS } from './scenarios.js';
 import { checkAuthIsOn, checkLimitsAreOn, ledgerCount, metricsCount } from './gateway-checks.js';
@@ -99,7 +99,12 @@ async function bench(o: BenchOptions): Promise<void> {
   const scriptCallsBefore = servers.redisGateway ? await scriptCalls() : 0;
   let redisOk = 0;
   /** Where a scenario's requests go via this endpoint; undefined when it does not run that way. */
-  const targetOf = (s: LoadScenario, e: Endpoint): { url: string; headers: Record<string, string>; redis: boolean } | undefined => {
+  const targetOf = (s: LoadScenario, e: Endpoint): { url: string; headers: Record<string, string>; redis: boolean; body?: string; verify?: (b: string) => boolean } | undefined => {
+    if (s.responses) {
+      if (e.via === 'direct') return undefined;
+      if (e.via === 'proxy') return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
+      return { url: `${e.origin}${RESPONSES_PATH}`, headers, redis: false, body: s.responses.body, verify: s.responses.verify };
+    }
     if (s.routing) return e.via === 'direct' ? undefined : { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
     if (!s.limits) return { url: `${e.origin}${CHAT_PATH}`, headers, redis: false };
     if (e.via === 'direct' || (s.limits === 'redis' && !servers.redisGateway)) return undefined;
@@ -143,10 +148,10 @@ async function bench(o: BenchOptions): Promise<void> {
 
   for (const e of endpoints) {
     progress(`warm-up · ${e.via}`);
-    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1 && ((x.limits === undefined && x.routing === undefined) || e.via === 'gateway'))) {
+    for (const s of LOAD_SCENARIOS.filter((x) => x.connections > 1 && ((x.limits === undefined && x.routing === undefined && x.responses === undefined) || e.via === 'gateway'))) {
       const t = targetOf(s, e);
       if (!t) continue;
-      const r = await runLoad({ url: t.url, headers: t.headers, body: s.body, connections: s.connections, seconds: o.warmupSeconds, verify: s.verify });
+      const r = await runLoad({ url: t.url, headers: t.headers, body: t.body ?? s.body, connections: s.connections, seconds: o.warmupSeconds, verify: t.verify ?? s.verify });
       checkFailures(`warm-up ${s.label} via ${e.via}`, r.ok, r.failed);
       count(e.via, r.ok, t.redis);
     }
@@ -159,7 +164,7 @@ async function bench(o: BenchOptions): Promise<void> {
       for (const e of order) {
         const t = targetOf(s, e);
         if (!t) continue;
-        const r = await runLoad({ url: t.url, headers: t.headers, body: s.body, connections: s.connections, seconds: o.seconds, verify: s.verify });
+        const r = await runLoad({ url: t.url, headers: t.headers, body: t.body ?? s.body, connections: s.connections, seconds: o.seconds, verify: t.verify ?? s.verify });
         checkFailures(`${s.label} via ${e.via}`, r.ok, r.failed);
         count(e.via, r.ok, t.redis);
         metrics.record(`${s.id}_rps`, e.via, r.rps);

@@ -1,7 +1,7 @@
 // What is measured, declared once: the load scenarios and the report rows they fill.
 import { LONG_LEAST_LOADED_BODY, LONG_PREFIX_AWARE_BODY } from './long-chat.js';
 import { MetricSet } from './metrics.js';
-import { isCompleteStream, isJsonAnswer, JSON_BODY, STREAM_BODY, STREAM_CHUNKS } from './requests.js';
+import { isCompleteResponsesStream, isCompleteStream, isJsonAnswer, isResponsesAnswer, JSON_BODY, RESPONSES_BODY, RESPONSES_STREAM_BODY, STREAM_BODY, STREAM_CHUNKS } from './requests.js';
 
 export interface LoadScenario {
   id: string;
@@ -21,12 +21,19 @@ export interface LoadScenario {
    * as for the rate-limited runs: the gateway's two rows differ only by the prefix-aware work.
    */
   routing?: 'prefix-aware' | 'least-loaded';
+  /**
+   * Responses API runs: the gateway is sent this body on /v1/responses (checked with
+   * `responsesVerify`), the proxy `body` on chat completions, the same request in chat's terms
+   * (the engine sees the same thing either way). Proxy and gateway only.
+   */
+  responses?: { body: string; verify: (body: string) => boolean };
 }
 
 const NON_STREAMING = 'Non-streaming';
 const STREAMING = `Streaming (${STREAM_CHUNKS} chunks)`;
 const LIMITED = 'Rate-limited key (non-streaming)';
 const LONG_CHAT = 'Long agent chat, ~6 KB prompt, two deployments (non-streaming)';
+const RESPONSES = 'Responses API (gateway /v1/responses; proxy: the same request as chat completions)';
 const MEMORY = 'Memory';
 
 export const LOAD_SCENARIOS: readonly LoadScenario[] = [
@@ -37,6 +44,8 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   { id: 'rl_memory_c50', label: 'limits in memory, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'memory' },
   { id: 'rl_redis_c1', label: 'limits in Redis, 1 connection', group: LIMITED, body: JSON_BODY, connections: 1, verify: isJsonAnswer, limits: 'redis' },
   { id: 'rl_redis_c50', label: 'limits in Redis, 50 connections', group: LIMITED, body: JSON_BODY, connections: 50, verify: isJsonAnswer, limits: 'redis' },
+  { id: 'responses_json_c50', label: 'responses, 50 connections', group: RESPONSES, body: JSON_BODY, connections: 50, verify: isJsonAnswer, responses: { body: RESPONSES_BODY, verify: isResponsesAnswer } },
+  { id: 'responses_stream_c50', label: 'responses streamed, 50 connections', group: RESPONSES, body: STREAM_BODY, connections: 50, verify: isCompleteStream, responses: { body: RESPONSES_STREAM_BODY, verify: isCompleteResponsesStream } },
   { id: 'long_ll_c50', label: 'least-loaded, 50 connections', group: LONG_CHAT, body: LONG_LEAST_LOADED_BODY, connections: 50, verify: isJsonAnswer, routing: 'least-loaded' },
   { id: 'long_pa_c50', label: 'prefix-aware, 50 connections', group: LONG_CHAT, body: LONG_PREFIX_AWARE_BODY, connections: 50, verify: isJsonAnswer, routing: 'prefix-aware' },
 ];
@@ -46,7 +55,7 @@ export function defineMetrics(memoryStreams: number): MetricSet {
   const set = new MetricSet();
   for (const s of LOAD_SCENARIOS) {
     const n = s.connections === 1 ? '1 conn' : `${s.connections} conn`;
-    const what = s.limits ? `requests/s, limits in ${s.limits === 'memory' ? 'memory' : 'Redis'}` : s.routing ? `requests/s, ${s.routing}` : s.group === STREAMING ? 'streams/s' : 'requests/s';
+    const what = s.responses ? (s.id.includes('stream') ? 'streams/s' : 'requests/s') : s.limits ? `requests/s, limits in ${s.limits === 'memory' ? 'memory' : 'Redis'}` : s.routing ? `requests/s, ${s.routing}` : s.group === STREAMING ? 'streams/s' : 'requests/s';
     set.define(`${s.id}_rps`, s.group, `${what}, ${n}`, 'req/s');
     set.define(`${s.id}_p50`, s.group, `p50 latency, ${n}`, 'ms');
     set.define(`${s.id}_p99`, s.group, `p99 latency, ${n}`, 'ms');

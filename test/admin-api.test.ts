@@ -146,7 +146,7 @@ describe('rate limits', () => {
       [{ rpm: '10' }, 'limits.rpm'],
       [{ tpm: 1_000_000_001 }, 'limits.tpm'],
       [{ tpm: 1e300 }, 'limits.tpm'],
-      [{ rpm: 5, burst: 10 }, 'limits'],
+      [{ rpm: 5, burst: 10 }, 'limits.burst'],
       ['fast', 'limits'],
       [[60], 'limits'],
     ];
@@ -162,7 +162,7 @@ describe('rate limits', () => {
         assertContractError(res, 'invalid_parameter', param);
       }
     }
-    assertContractError(await patch(`/keys/${key.id}`, { limits: { rpm: 1 }, owner: 'x' }), 'invalid_parameter', null);
+    assertContractError(await patch(`/keys/${key.id}`, { limits: { rpm: 1 }, owner: 'x' }), 'invalid_parameter', 'owner');
     assert.deepEqual((await admin('/accounts/lim-steady')).body.limits, { rpm: 7, tpm: 70 });
     assertContractError(await admin('/accounts/lim-new'), 'account_not_found');
     const keys = (await admin('/accounts/lim-steady/keys')).body.data;
@@ -199,7 +199,7 @@ describe('keys and usage', () => {
     assert.equal(u.body.days[0].requests, 1);
     assert.equal((await admin('/usage?account=keyed&model=other')).body.totals.requests, 0);
     assertContractError(await admin('/usage?from=yesterday'), 'invalid_parameter', 'from');
-    assertContractError(await admin('/usage?colour=red'), 'invalid_parameter', null);
+    assertContractError(await admin('/usage?colour=red'), 'invalid_parameter', 'colour');
   });
 });
 

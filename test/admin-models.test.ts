@@ -223,7 +223,7 @@ describe('PATCH: maintenance and weights at run time', () => {
       ['/models/duo', { maintenance: 'yes' }, 'maintenance'],
       ['/models/duo', { maintenance: 1 }, 'maintenance'],
       ['/models/duo', { maintenance: null }, 'maintenance'],
-      ['/models/duo', { maintenance: true, weight: 2 }, null],
+      ['/models/duo', { maintenance: true, weight: 2 }, 'weight'],
       ['/models/duo/deployments/a', {}, null],
       ['/models/duo/deployments/a', { weight: 0 }, 'weight'],
       ['/models/duo/deployments/a', { weight: -1 }, 'weight'],
@@ -232,7 +232,7 @@ describe('PATCH: maintenance and weights at run time', () => {
       ['/models/duo/deployments/a', { weight: 1e300 }, 'weight'],
       ['/models/duo/deployments/a', { maintenance: 'on' }, 'maintenance'],
       ['/models/duo/deployments/a', { maintenance: true, weight: 0 }, 'weight'],
-      ['/models/duo/deployments/a', { weight: 2, colour: 'red' }, null],
+      ['/models/duo/deployments/a', { weight: 2, colour: 'red' }, 'colour'],
     ];
     for (const [path, body, param] of cases) {
       const res = await patch(path, body);

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { createOpenAI } from '@ai-sdk/openai';
 import { APICallError, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { ChatOpenAI } from '@langchain/openai';
 import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
@@ -26,6 +27,87 @@ const weatherParameters = {
 
 /** Headers that make the simulator fail (its deployment obeys x-sluice-fault). */
 const fault = (name: string) => ({ 'x-sluice-fault': name });
+
+describe("Vercel AI SDK's default OpenAI provider (the Responses API)", () => {
+  // createOpenAI(...)(model) calls POST /v1/responses, with store on: later steps of a tool loop
+  // send earlier output back as item_reference items.
+  const provider = () => createOpenAI({ baseURL: gw.baseURL, apiKey: gw.key });
+
+  test('a call: text and usage', async () => {
+    const r = await generateText({ model: provider()('test-chat'), prompt: 'Say hello', maxRetries: 0 });
+    assert.ok(r.text.length > 0);
+    assert.ok((r.usage.inputTokens ?? 0) > 0 && (r.usage.outputTokens ?? 0) > 0, JSON.stringify(r.usage));
+    assert.equal(r.finishReason, 'stop');
+  });
+
+  test('a stream: the text arrives in parts and adds up to the whole', async () => {
+    const result = streamText({ model: provider()('test-chat'), prompt: 'Say hello', maxRetries: 0 });
+    const parts: string[] = [];
+    for await (const p of result.textStream) parts.push(p);
+    assert.ok(parts.length > 1, `${parts.length} parts`);
+    assert.equal(parts.join(''), await result.text);
+    assert.ok(((await result.usage).outputTokens ?? 0) > 0);
+  });
+
+  test('a tool-call round trip: the model calls the tool, gets its result, answers in text', async () => {
+    const calls: unknown[] = [];
+    const r = await generateText({
+      model: provider()('test-chat'),
+      prompt: 'What is the weather in Paris?',
+      tools: {
+        get_weather: tool({
+          description: 'The weather in a city',
+          inputSchema: jsonSchema<{ city: string; unit: string }>(weatherParameters),
+          execute: async (args) => {
+            calls.push(args);
+            return { temperature: 21 };
+          },
+        }),
+      },
+      toolChoice: 'required',
+      prepareStep: ({ stepNumber }) => (stepNumber > 0 ? { toolChoice: 'none' } : undefined),
+      stopWhen: stepCountIs(3),
+      maxRetries: 0,
+    });
+    assert.equal(calls.length, 1, 'the tool ran once');
+    assert.equal(r.steps.length, 2);
+    assert.equal(r.steps[0]!.finishReason, 'tool-calls');
+    assert.ok(r.text.length > 0, 'the last step answers in text');
+  });
+
+  test('a second turn sends the first answer back as an item_reference, which the gateway resolves from its store', async () => {
+    const sent: string[] = [];
+    const model = createOpenAI({
+      baseURL: gw.baseURL,
+      apiKey: gw.key,
+      fetch: async (url, init) => {
+        sent.push(String(init?.body ?? ''));
+        return fetch(url, init);
+      },
+    })('test-chat');
+    const first = await generateText({ model, prompt: 'My name is Ada.', maxRetries: 0 });
+    const second = await generateText({ model, messages: [{ role: 'user', content: 'My name is Ada.' }, ...first.response.messages, { role: 'user', content: 'What is my name?' }], maxRetries: 0 });
+    assert.match(sent[1] ?? '', /"item_reference"/, 'the earlier answer went back by reference');
+    assert.ok(second.text.length > 0);
+    // The referenced answer reached the engine: the second prompt is longer than the first answer plus both questions alone would be without it.
+    assert.ok((second.usage.inputTokens ?? 0) > (first.usage.inputTokens ?? 0) + (first.usage.outputTokens ?? 0) - 1, JSON.stringify([first.usage, second.usage]));
+  });
+
+  test('an error before the stream: status and the contract code reach the caller', async () => {
+    const err = await generateText({ model: provider()('no-such-model'), prompt: 'hi', maxRetries: 0 }).catch((e: unknown) => e);
+    assert.ok(APICallError.isInstance(err), String(err));
+    assert.equal(err.statusCode, 404);
+    assert.equal(JSON.parse(err.responseBody ?? '{}').error.code, 'model_not_found');
+  });
+
+  test('a failure mid-stream is an error part, not a quietly shorter answer', async () => {
+    const result = streamText({ model: provider()('test-chat'), prompt: 'Say hello', maxRetries: 0, headers: fault('cut-stream'), onError: () => {} });
+    let error: unknown;
+    for await (const part of result.fullStream) if (part.type === 'error') error = part.error;
+    assert.ok(error !== undefined, 'an error part');
+    assert.match(JSON.stringify(error), /upstream_invalid_response/);
+  });
+});
 
 describe('Vercel AI SDK', () => {
   const provider = () => createOpenAICompatible({ name: 'sluice', baseURL: gw.baseURL, apiKey: gw.key, includeUsage: true });

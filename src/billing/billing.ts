@@ -148,7 +148,7 @@ export class Billing {
         key_id: r.keyId,
         model: model.id,
         deployment: ctx.deployment?.config.id ?? null,
-        endpoint: ctx.endpoint!,
+        endpoint: ctx.api ?? ctx.endpoint!,
         status,
         error_code: errorCode ?? null,
         input_tokens: input,

@@ -124,8 +124,8 @@ const entries = {
   route_not_found: {
     status: 404, type: 'not_found_error', retryable: false,
     message: 'No such route.',
-    hint: 'Check the URL; the OpenAI endpoints live under /v1.',
-    when: 'no such path',
+    hint: 'Check the URL against the endpoints the message lists (the OpenAI endpoints live under /v1).',
+    when: 'no such path; the message names the endpoints served',
   },
   model_not_found: {
     status: 404, type: 'not_found_error', retryable: false,

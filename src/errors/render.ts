@@ -71,6 +71,16 @@ export function sseErrorEvent(err: GatewayError, requestId: string): string {
   return `data: ${JSON.stringify(errorObject(err, requestId))}\n\ndata: [DONE]\n\n`;
 }
 
+/**
+ * The fields of a Responses stream's `error` event (its `type` and `sequence_number` are the
+ * stream's): OpenAI's flat code, message and param, and the contract's error object beside them,
+ * which the official SDKs raise as an APIError (with the request id) when they meet it.
+ */
+export function responsesErrorEvent(err: GatewayError, requestId: string): Record<string, unknown> {
+  const { error } = errorObject(err, requestId);
+  return { code: err.code, message: err.message, param: err.param, error };
+}
+
 /** For requests Node rejected before they became a request object (bad HTTP, huge headers, slow headers). */
 export function writeRawError(socket: Duplex, err: GatewayError, requestId: string): void {
   if (!socket.writable) return;

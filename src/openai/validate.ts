@@ -26,6 +26,11 @@ function deepest(issue: Issue): Issue {
 
 function problemOf(error: z.ZodError): BodyProblem {
   const issue = deepest(error.issues[0]!);
+  // A field the schema does not know is named by its own path, not its parent's.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
+    const path = [...issue.path, issue.keys[0]!];
+    return { param: formatPath(path), message: `Unrecognized field '${formatPath(path)}': this endpoint does not take it.` };
+  }
   const param = formatPath(issue.path);
   return { param: param || null, message: issue.path.length === 0 ? issue.message : `Invalid '${param}': ${issue.message}` };
 }

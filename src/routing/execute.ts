@@ -8,7 +8,7 @@ import { sseErrorEvent } from '../errors/render.js';
 import type { Cancellation } from '../server/cancellation.js';
 import type { RequestContext } from '../server/context.js';
 import { ClientClosed, clientGone } from '../server/context.js';
-import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents } from '../server/sse.js';
+import { DONE_EVENT, SSE_HEADERS, eventsText, writeEvents, writeText } from '../server/sse.js';
 import { countPromptIfUnknown, usageChunk } from './failed-stream-usage.js';
 
 /** A timer that aborts the attempt with a catalog error as the abort reason. */
@@ -79,6 +79,14 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
 
   ctx.firstByteMs = performance.now() - ctx.startedAt;
   startStream(res, ctx.id);
+  // Another API's framing (the Responses API): its opening events go out with the first write.
+  const wire = ctx.wire;
+  let opened = false;
+  const opening = (): string => {
+    if (opened || !wire) return '';
+    opened = true;
+    return wire.start();
+  };
   const idleTimer = abortAfter(t.cancel, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
   const totalTimer = abortAfter(t.cancel, t.deadline - performance.now(), () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
   let sent = 0;
@@ -94,7 +102,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
       }
       // A client gone while we waited for it: what is left is not delivered (nor billed).
       if (clientGone(ctx)) throw new ClientClosed();
-      const draining = writeEvents(res, r.value);
+      const draining = wire ? writeText(res, opening() + wire.events(r.value)) : writeEvents(res, r.value);
       if (draining) await draining;
       sent += r.value.length;
       r = await iterator.next();
@@ -103,7 +111,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
     ctx.usage = answer.usage();
     if (clientGone(ctx)) throw new ClientClosed();
     await finish(200, undefined);
-    res.end(last.length > 0 ? eventsText(last) + DONE_EVENT : DONE_EVENT);
+    if (wire) res.end(opening() + wire.events(last) + (await wire.end()));
+    else res.end(last.length > 0 ? eventsText(last) + DONE_EVENT : DONE_EVENT);
   } catch (err) {
     ctx.usage = answer.usage();
     ctx.streamedEvents = sent;
@@ -114,6 +123,10 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
     // Output was delivered before the failure: it is billed (status 200 on the wire).
     if (sent > 0) await countPromptIfUnknown(ctx).catch(() => {});
     await finish(200, gerr.code);
+    if (wire) {
+      res.end(opening() + wire.fail(gerr, ctx.id));
+      return;
+    }
     const usage = sent > 0 && call.clientWantsUsage ? usageChunk(ctx, first.value[0] ?? '') : '';
     res.end((usage ? eventsText([usage]) : '') + sseErrorEvent(gerr, ctx.id));
   } finally {

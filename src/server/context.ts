@@ -9,6 +9,7 @@ import type { PromptPrefix } from '../routing/prefix-blocks.js';
 import type { Prompt } from '../tokenize/prompt.js';
 import type { Priority } from '../store/keys-repo.js';
 import type { LimitSpend } from '../stages/check-rate-limits.js';
+import type { AnswerWire } from './answer-wire.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
 export interface RequestContext {
@@ -22,6 +23,10 @@ export interface RequestContext {
   cancel: Cancellation;
   principal?: Principal;
   endpoint?: Endpoint;
+  /** The API the client called, where it is not `endpoint` (the Responses API runs as chat). */
+  api?: 'responses';
+  /** How the answer is written for that API (absent: the engine's bytes, as they are). */
+  wire?: AnswerWire;
   body?: Record<string, unknown>;
   stream?: boolean;
   model?: RegisteredModel;

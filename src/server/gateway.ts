@@ -20,6 +20,7 @@ import { engineLoadLog } from '../admission/engine-load-log.js';
 import { circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
+import { responsesRoutes } from '../responses/routes.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
 import { ResponsesSweeper, type SweeperOptions } from '../store/responses-sweeper.js';
@@ -57,6 +58,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
+    ...responsesRoutes(deps),
     { method: 'GET', path: '/v1/models', handler: listModelsRoute(deps) },
     { method: 'GET', path: '/v1/models/*', handler: getModelRoute(deps) },
     { method: 'GET', path: '/health', handler: async (ctx) => sendJson(ctx.res, { status: 'ok' }, ctx.id) },
@@ -127,7 +129,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   function record(ctx: RequestContext, status: number): void {
     const err = ctx.midStreamError;
     const model = ctx.model?.config.id ?? '';
-    const endpoint = ctx.endpoint ?? '';
+    const endpoint = ctx.api ?? ctx.endpoint ?? '';
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     metrics.countRequest(endpoint, model, status, ctx.errorCode ?? err?.code ?? '');
     metrics.duration.observe({ endpoint, model }, seconds);

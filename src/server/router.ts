@@ -21,6 +21,11 @@ export interface Router {
 export function createRouter(routes: Route[]): Router {
   const fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 });
   for (const r of routes) fmw.on(r.method, r.path, () => undefined, { handler: r.handler });
+  // A wrong path is answered with the API's own endpoints (not the admin ones), as they are written in OpenAI's docs.
+  const served = routes
+    .filter((r) => r.path.startsWith('/v1/'))
+    .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{model}')}`)
+    .join(', ');
 
   return {
     match(method, url) {
@@ -32,7 +37,7 @@ export function createRouter(routes: Route[]): Router {
       if (allow.length > 0) {
         throw new GatewayError('method_not_allowed', { message: `Method ${method} is not allowed on ${path.slice(0, 200)}; use ${allow.join(', ')}.`, headers: { allow: allow.join(', ') } });
       }
-      throw new GatewayError('route_not_found', { message: `No route ${method} ${path.slice(0, 200)}.` });
+      throw new GatewayError('route_not_found', { message: `No route ${method} ${path.slice(0, 200)}. ${served ? `This gateway serves ${served}.` : ''}`.trimEnd() });
     },
   };
 }

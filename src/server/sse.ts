@@ -20,6 +20,11 @@ export function writeEvents(res: ServerResponse, payloads: string[]): Promise<vo
   return res.write(eventsText(payloads)) ? undefined : drained(res);
 }
 
+/** Writes SSE text already framed; a promise only when the client must drain. */
+export function writeText(res: ServerResponse, text: string): Promise<void> | undefined {
+  return text === '' || res.write(text) ? undefined : drained(res);
+}
+
 /** Resolves on 'drain', or on 'close' so a vanished client does not leave us blocked forever. */
 function drained(res: ServerResponse): Promise<void> {
   // Written after the client left: neither event will come again.

@@ -30,5 +30,5 @@ export async function execute(ctx: RequestContext, finish: Finish, timing: Attem
   if (clientGone(ctx)) throw new ClientClosed();
   ctx.usage = answer.usage;
   await finish(200, undefined);
-  sendJsonText(ctx.res, answer.text, ctx.id);
+  sendJsonText(ctx.res, ctx.wire ? await ctx.wire.json(answer.text) : answer.text, ctx.id);
 }

@@ -14,15 +14,26 @@ import { toGatewayError } from '../errors/gateway-error.js';
 
 export function inferenceRoute(endpoint: Endpoint, deps: GatewayDeps) {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
+  const serve = serveInference(deps);
+  return async function inference(ctx: RequestContext): Promise<void> {
+    ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
+    const raw = await readJsonBody(ctx.req, limits, endpoint); // 3: 413, 408; 4: 400 invalid_json
+    validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
+    await serve(ctx);
+  };
+}
+
+/**
+ * Precedence 5 onwards, for a request authenticated and validated (ctx.body, ctx.endpoint set):
+ * the chat, completions and embeddings endpoints, and the Responses API once translated to chat.
+ */
+export function serveInference(deps: GatewayDeps) {
   /** The request's end, however it ends: limits and credits settle to what was served. */
   const settle = (ctx: RequestContext, status: number, code: string | undefined): Promise<void> => {
     settleRateLimits(ctx, deps.limiter, status);
     return deps.billing.settle(ctx, status, code);
   };
-  return async function inference(ctx: RequestContext): Promise<void> {
-    ctx.principal = await deps.auth.authenticate(ctx.req.headers.authorization); // 2: 401
-    const raw = await readJsonBody(ctx.req, limits, endpoint); // 3: 413, 408; 4: 400 invalid_json
-    validateRequest(ctx, endpoint, raw); // 4: 400 invalid_parameter
+  return async function serve(ctx: RequestContext): Promise<void> {
     checkAccount(ctx); // 5: 412 account_suspended
     resolveModel(ctx, deps.registry); // 6: 404, private models included
     checkPermission(ctx); // 7: 403
