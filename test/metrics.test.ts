@@ -69,10 +69,19 @@ test('queue capacity, store health and the ledger backlog are exported', async (
   assert.equal(value(text, /^sluice_ledger_backlog_age_seconds (\d+)$/m), 0);
 });
 
-test('a store that stops answering shows as down and counts its errors', async () => {
+test('a store that stops answering shows as down, counts its errors, and the ledger backlog grows', async () => {
   await gw.store.close();
   assert.equal((await http(`${gw.url}/ready`)).status, 503);
+  // The key is cached and its credit lease held in memory: the request is served, and its ledger
+  // row waits in the journal because the store refuses the batch.
+  const served = await gw.client().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+  assert.equal(served.usage?.completion_tokens, 2);
+  await new Promise((r) => setTimeout(r, 300));
   const text = await metrics();
   assert.equal(value(text, /^sluice_store_up (\d+)$/m), 0);
   assert.equal(value(text, /^sluice_store_errors_total\{op="ready"\} (\d+)$/m), 1);
+  assert.ok(value(text, /^sluice_store_errors_total\{op="ledger"\} (\d+)$/m)! >= 1);
+  assert.equal(value(text, /^sluice_ledger_backlog_rows (\d+)$/m), 1);
+  const age = value(text, /^sluice_ledger_backlog_age_seconds ([\d.e-]+)$/m)!;
+  assert.ok(age >= 0.25 && age < 10, `backlog age ${age}`);
 });

@@ -225,6 +225,10 @@ export class Billing {
   async close(): Promise<void> {
     this.leases.stop();
     await this.flush();
+    // A store that refused the last batch left a retry scheduled: after close nothing may write
+    // (the rows wait in their journal files for the next start's replay).
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
     if (this.unapplied.length === 0) this.journal.close();
   }
 }
