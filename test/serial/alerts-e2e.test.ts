@@ -2,14 +2,15 @@
 // (windows shortened, see fastRules). Simulator faults make one model's requests fail 503 and
 // another's streams wait 1.5 s for their first token; the per-model 5xx and 503 alerts and the
 // first-token budget burn (through the recording rules) reach `firing` through Prometheus's HTTP
-// API, and once the faults stop they resolve.
+// API, and once the faults stop they resolve. In serial/: it loads both cores for ~25 s (a
+// Prometheus, ~60 requests a second) and waits on scrape timing, so it runs alone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ALERTS_FILE, prometheusSkipReason } from './helpers/prometheus.js';
-import { fastRules, startPrometheus, type PrometheusServer } from './helpers/prometheus-server.js';
-import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { ALERTS_FILE, prometheusSkipReason } from '../helpers/prometheus.js';
+import { fastRules, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { http, simModel, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const skip = prometheusSkipReason(['prometheus']);
 let gw: TestGateway | undefined;
