@@ -3,6 +3,7 @@
 // sets that stay bounded whatever a client sends.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createMetrics } from '../src/observability/metrics.js';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 let gw: TestGateway;
@@ -84,4 +85,14 @@ test('a store that stops answering shows as down, counts its errors, and the led
   assert.equal(value(text, /^sluice_ledger_backlog_rows (\d+)$/m), 1);
   const age = value(text, /^sluice_ledger_backlog_age_seconds ([\d.e-]+)$/m)!;
   assert.ok(age >= 0.25 && age < 10, `backlog age ${age}`);
+});
+
+test('an engine usage object missing counts is skipped, never thrown on the request path', async () => {
+  const m = createMetrics({ defaultMetrics: false });
+  const broken = { prompt_tokens: undefined, completion_tokens: Number.NaN } as unknown as { prompt_tokens: number; completion_tokens: number };
+  assert.doesNotThrow(() => m.observeInference('chat', 'x', '', 0.5, 0.1, broken));
+  const text = await m.registry.metrics();
+  assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="x",error_type=""\} 1$/m);
+  assert.doesNotMatch(text, /^gen_ai_client_token_usage_count/m);
+  assert.doesNotMatch(text, /^gen_ai_server_time_per_output_token_seconds_count/m);
 });

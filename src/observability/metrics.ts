@@ -67,6 +67,14 @@ const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
 /** The conventions' gen_ai.operation.name for each endpoint. */
 const OPERATION = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' } as const;
 
+/**
+ * prom-client throws on a value that is not a finite number; an engine's usage object may lack a
+ * count, and a metric must never fail the request it describes.
+ */
+function observe<L extends string>(h: Histogram<L>, labels: LabelValues<L>, value: number | undefined): void {
+  if (typeof value === 'number' && Number.isFinite(value)) h.observe(labels, value);
+}
+
 /** How long a scrape waits for the store's ping before it reports the store down. */
 const STORE_PING_TIMEOUT_MS = 2_000;
 
@@ -126,13 +134,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
      */
     observeInference(endpoint: keyof typeof OPERATION, model: string, errorType: string, seconds: number, firstTokenS: number | undefined, usage: { prompt_tokens: number; completion_tokens?: number } | undefined): void {
       const op = { gen_ai_operation_name: OPERATION[endpoint], gen_ai_request_model: model };
-      this.duration.observe({ ...op, error_type: errorType }, seconds);
-      if (firstTokenS !== undefined) this.timeToFirstToken.observe(op, firstTokenS);
+      observe(this.duration, { ...op, error_type: errorType }, seconds);
+      observe(this.timeToFirstToken, op, firstTokenS);
       if (!usage) return;
-      this.tokenUsage.observe({ ...op, gen_ai_token_type: 'input' }, usage.prompt_tokens);
-      const out = usage.completion_tokens ?? 0;
-      if (endpoint !== 'embeddings') this.tokenUsage.observe({ ...op, gen_ai_token_type: 'output' }, out);
-      if (firstTokenS !== undefined && out > 1 && errorType === '') this.timePerOutputToken.observe(op, (seconds - firstTokenS) / (out - 1));
+      observe(this.tokenUsage, { ...op, gen_ai_token_type: 'input' }, usage.prompt_tokens);
+      const out = usage.completion_tokens;
+      if (endpoint !== 'embeddings') observe(this.tokenUsage, { ...op, gen_ai_token_type: 'output' }, out);
+      if (firstTokenS !== undefined && out !== undefined && out > 1 && errorType === '') observe(this.timePerOutputToken, op, (seconds - firstTokenS) / (out - 1));
     },
     requests: new Counter({
       name: 'sluice_requests_total',
