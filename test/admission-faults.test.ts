@@ -66,13 +66,16 @@ const SETTLE_MS = 12_000;
  * happened before. sluice_requests_in_flight counts every request being served, the scrape that
  * reads it included, so at rest it reads 1.
  */
-const OCCUPANCY_GAUGES = ['sluice_admission_queue_length', 'sluice_admission_in_service', 'sluice_requests_in_flight', 'sluice_deployment_outstanding_requests'] as const;
+const OCCUPANCY_GAUGES = ['sluice_admission_queue_length', 'sluice_admission_in_service', 'sluice_requests_in_flight', 'sluice_deployment_outstanding_requests', 'sluice_ledger_backlog_rows'] as const;
 /**
- * Gauges that are not the gateway's occupancy: settings (the limit in force), health verdicts, and
- * the engine's own published load (engineMetrics; this test reads the engine's /metrics itself).
+ * Gauges that are not the gateway's occupancy: settings (the limit in force, the queue's
+ * capacity), health verdicts (the store's too), the engine's own published load (engineMetrics;
+ * this test reads the engine's /metrics itself), and the ledger backlog's age (0 whenever its
+ * rows, an occupancy gauge, are).
  */
 const OTHER_GAUGES = [
-  'sluice_admission_limit', 'sluice_deployment_circuit_state', 'sluice_deployment_healthy',
+  'sluice_admission_limit', 'sluice_admission_queue_capacity', 'sluice_deployment_circuit_state', 'sluice_deployment_healthy',
+  'sluice_store_up', 'sluice_ledger_backlog_age_seconds',
   'sluice_engine_requests_running', 'sluice_engine_requests_waiting', 'sluice_engine_kv_cache_usage_ratio', 'sluice_engine_saturated',
 ];
 /** prom-client's default process metrics (heap, handles, event loop): the whole test process's. */
@@ -84,6 +87,8 @@ const IDLE: Record<string, number> = {
   [`sluice_admission_queue_length{deployment="${DEPLOYMENT}",priority="batch"}`]: 0,
   [`sluice_admission_in_service{deployment="${DEPLOYMENT}"}`]: 0,
   [`sluice_deployment_outstanding_requests{model="${MODEL}",deployment="${DEPLOYMENT}"}`]: 0,
+  // In the order /metrics lists them (sameAs compares JSON).
+  sluice_ledger_backlog_rows: 0,
   sluice_requests_in_flight: 1,
 };
 

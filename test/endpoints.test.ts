@@ -142,8 +142,8 @@ test('metrics count requests by model, status and code', async () => {
   await http(`${gw.baseURL}/chat/completions`, { method: 'POST', key: gw.key, body: JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }) });
   const res = await fetch(`${gw.url}/metrics`);
   const text = await res.text();
-  assert.match(text, /sluice_requests_total\{endpoint="chat",model="test-chat",status="200",code=""\} \d+/);
-  assert.match(text, /sluice_requests_total\{endpoint="chat",model="",status="404",code="model_not_found"\} [1-9]/);
-  assert.match(text, /sluice_tokens_total\{model="test-chat",kind="completion"\} \d+/);
-  assert.match(text, /sluice_stream_first_byte_seconds_count\{model="test-chat"\} [1-9]/);
+  assert.match(text, /sluice_requests_total\{endpoint="chat",model="test-chat",deployment="test-chat-sim",status="200",code=""\} \d+/);
+  assert.match(text, /sluice_requests_total\{endpoint="chat",model="",deployment="",status="404",code="model_not_found"\} [1-9]/);
+  assert.match(text, /gen_ai_client_token_usage_sum\{gen_ai_operation_name="chat",gen_ai_request_model="test-chat",gen_ai_token_type="output"\} [1-9]/);
+  assert.match(text, /gen_ai_server_time_to_first_token_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="test-chat"\} [1-9]/);
 });

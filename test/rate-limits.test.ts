@@ -220,7 +220,7 @@ test('a refused request consumes nothing: no credit, no ledger row; it is in the
   assert.equal(await gw.store.usage.count(), rowsBefore, 'no ledger row');
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /sluice_rate_limited_total\{code="rate_limit_requests",scope="key"\} [1-9]/);
-  assert.match(metrics, /sluice_requests_total\{endpoint="chat",model="test-chat",status="429",code="rate_limit_requests"\} [1-9]/);
+  assert.match(metrics, /sluice_requests_total\{endpoint="chat",model="test-chat",deployment="",status="429",code="rate_limit_requests"\} [1-9]/);
 });
 
 test('a key under no limit gets no rate-limit headers', async () => {

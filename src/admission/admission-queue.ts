@@ -89,6 +89,11 @@ export class AdmissionQueue {
     return this.inService;
   }
 
+  /** Waiters the queue holds at most, all classes together (the saturation metric's denominator). */
+  get capacity(): number {
+    return this.opts.maxQueue;
+  }
+
   queued(priority?: Priority): number {
     return priority === undefined ? this.waiters : this.waiting[priority].length;
   }

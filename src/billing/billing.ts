@@ -33,8 +33,14 @@ export class Billing {
   private applying: Promise<void> | undefined;
   /** Batches the database refused (it was down): retried with the next apply, files kept till then. */
   private readonly unapplied: Array<{ batch: Settlement[]; text: string; done: () => void }> = [];
+  /**
+   * When the oldest row not yet committed was journaled, or an apply cycle began after it (so an
+   * upper bound, off by at most one cycle); undefined while nothing waits. For the backlog metric.
+   */
+  private backlogSince: number | undefined;
 
-  constructor(private readonly store: Store, private readonly logger: Logger, journalDir: string) {
+  /** `onStoreError`: a store call failed (the metric); the failure itself is handled here. */
+  constructor(private readonly store: Store, private readonly logger: Logger, journalDir: string, private readonly onStoreError: (op: 'reserve' | 'ledger') => void = () => {}) {
     this.reserveQueue = new GroupCommit((batch) => store.billing.reserve(batch));
     this.journal = new LedgerJournal(journalDir);
     this.leases = new CreditLeases(holderName(instanceOf(journalDir)), (r) => this.tryReserve(r), (items) => store.billing.release(items));
@@ -72,6 +78,7 @@ export class Billing {
     try {
       return await this.reserveQueue.submit(r);
     } catch (cause) {
+      this.onStoreError('reserve');
       throw new GatewayError('dependency_unavailable', { message: 'The billing store is unavailable.', cause });
     }
   }
@@ -160,6 +167,7 @@ export class Billing {
     };
     // Durable once appended: the response can complete; the database catches up in the background.
     const durable = this.journal.append(settlement);
+    this.backlogSince ??= performance.now();
     if (this.journal.size >= APPLY_AT) void this.apply();
     else this.applyTimer ??= setTimeout(() => void this.apply(), APPLY_EVERY_MS);
     return durable;
@@ -171,6 +179,7 @@ export class Billing {
     clearTimeout(this.applyTimer);
     this.applyTimer = undefined;
     this.applying = (async () => {
+      const cycleStart = performance.now();
       this.unapplied.push(this.journal.rotate());
       while (this.unapplied.length > 0) {
         const next = this.unapplied[0]!;
@@ -178,6 +187,7 @@ export class Billing {
           if (next.batch.length > 0) await this.store.billing.settle(next.batch, next.text);
         } catch (err) {
           // Still safe in its journal file; the next apply (or the next start) tries again.
+          this.onStoreError('ledger');
           this.logger.error({ err, rows: next.batch.length }, 'ledger apply failed; kept in the journal');
           this.applyTimer ??= setTimeout(() => void this.apply(), 1_000);
           return;
@@ -185,10 +195,20 @@ export class Billing {
         this.unapplied.shift();
         next.done();
       }
+      // Rows appended while this cycle ran are no older than its start.
+      this.backlogSince = this.journal.size > 0 ? cycleStart : undefined;
     })().finally(() => {
       this.applying = undefined;
     });
     return this.applying;
+  }
+
+  /** Rows journaled and not yet committed, and how long the oldest has waited (the metrics). */
+  backlog(): { rows: number; ageSeconds: number } {
+    let rows = this.journal.size;
+    for (const u of this.unapplied) rows += u.batch.length;
+    const since = rows > 0 ? this.backlogSince : undefined;
+    return { rows, ageSeconds: since === undefined ? 0 : (performance.now() - since) / 1000 };
   }
 
   /**
@@ -205,6 +225,10 @@ export class Billing {
   async close(): Promise<void> {
     this.leases.stop();
     await this.flush();
+    // A store that refused the last batch left a retry scheduled: after close nothing may write
+    // (the rows wait in their journal files for the next start's replay).
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
     if (this.unapplied.length === 0) this.journal.close();
   }
 }

@@ -31,7 +31,7 @@ const PRIORITY_LABELS = ['critical', 'standard', 'batch'] as const;
 /** What the admission gauges read of one deployment. */
 export interface AdmissionView {
   deployment: string;
-  queue: { running: number; queued(priority?: 'critical' | 'standard' | 'batch'): number };
+  queue: { running: number; capacity: number; queued(priority?: 'critical' | 'standard' | 'batch'): number };
   limit(): number;
 }
 
@@ -51,13 +51,48 @@ export interface DeploymentView {
   healthy: boolean;
 }
 
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** What the ledger gauges read: rows journaled and not yet in the database, and the oldest one's age. */
+export interface LedgerView {
+  backlog(): { rows: number; ageSeconds: number };
+}
+
+// Bucket boundaries advised by the OpenTelemetry GenAI semantic conventions for each metric, so
+// that dashboards built on the conventions read ours alike. The first-token objective in
+// deploy/prometheus/alerts.yml counts `le="1"`: keep 1 a boundary.
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const TPOT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/** The conventions' gen_ai.operation.name for each endpoint. */
+const OPERATION = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' } as const;
+
+/**
+ * prom-client throws on a value that is not a finite number; an engine's usage object may lack a
+ * count, and a metric must never fail the request it describes.
+ */
+function observe<L extends string>(h: Histogram<L>, labels: LabelValues<L>, value: number | undefined): void {
+  if (typeof value === 'number' && Number.isFinite(value)) h.observe(labels, value);
+}
+
+/** How long a scrape waits for the store's ping before it reports the store down. */
+const STORE_PING_TIMEOUT_MS = 2_000;
+
+/** The store's answer to a ping within the timeout: 1, or 0 on an error or no answer. */
+async function pingWithin(ping: () => Promise<void>, ms: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), ms)));
+  try {
+    return await Promise.race([ping().then(() => 1, () => 0), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
-  const requests = new PendingCounts<'endpoint' | 'model' | 'status' | 'code'>();
-  const tokens = new PendingCounts<'model' | 'kind'>();
+  const requests = new PendingCounts<'endpoint' | 'model' | 'deployment' | 'status' | 'code'>();
   /** Requests being served now: kept by the gateway, read at scrape time. */
   const active = { count: 0 };
   /** Deployments with admission, read at scrape time (set once the registry exists). */
@@ -66,6 +101,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const engineLoads: { list: () => EngineLoadView[] } = { list: () => [] };
   /** Every deployment's routing state, read at scrape time. */
   const deployments: { list: () => DeploymentView[] } = { list: () => [] };
+  /** The store's health check and the ledger's backlog, read at scrape time. */
+  const store: { ping: () => Promise<void> } = { ping: async () => undefined };
+  const ledger: LedgerView = { backlog: () => ({ rows: 0, ageSeconds: 0 }) };
   /** Sets a gauge per polling deployment from its fresh reading; a stale one is removed, not left at its last value. */
   const engineGauge = (gauge: Gauge<'deployment'>, read: (r: NonNullable<ReturnType<EngineLoadView['load']['latest']>>) => number | undefined) => {
     gauge.reset();
@@ -81,45 +119,65 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     admissions,
     engineLoads,
     deployments,
-    /** One answered request (its counter is updated at the next scrape). */
-    countRequest(endpoint: string, model: string, status: number, code: string): void {
-      requests.add(`${endpoint}\u0000${model}\u0000${status}\u0000${code}`, () => ({ endpoint, model, status, code }));
+    store,
+    ledger,
+    /**
+     * One answered request (its counter is updated at the next scrape). `model` and `deployment`
+     * are configured ids (empty when none was resolved), never what the client sent.
+     */
+    countRequest(endpoint: string, model: string, deployment: string, status: number, code: string): void {
+      requests.add(`${endpoint}\u0000${model}\u0000${deployment}\u0000${status}\u0000${code}`, () => ({ endpoint, model, deployment, status, code }));
     },
-    countTokens(model: string, prompt: number, completion: number): void {
-      tokens.add(`${model}\u0000p`, () => ({ model, kind: 'prompt' }), prompt);
-      tokens.add(`${model}\u0000c`, () => ({ model, kind: 'completion' }), completion);
+    /**
+     * The GenAI histograms of one inference request. `firstTokenS` is known for streams that
+     * started; time per output token needs it and more than one output token.
+     */
+    observeInference(endpoint: keyof typeof OPERATION, model: string, errorType: string, seconds: number, firstTokenS: number | undefined, usage: { prompt_tokens: number; completion_tokens?: number } | undefined): void {
+      const op = { gen_ai_operation_name: OPERATION[endpoint], gen_ai_request_model: model };
+      observe(this.duration, { ...op, error_type: errorType }, seconds);
+      observe(this.timeToFirstToken, op, firstTokenS);
+      if (!usage) return;
+      observe(this.tokenUsage, { ...op, gen_ai_token_type: 'input' }, usage.prompt_tokens);
+      const out = usage.completion_tokens;
+      if (endpoint !== 'embeddings') observe(this.tokenUsage, { ...op, gen_ai_token_type: 'output' }, out);
+      if (firstTokenS !== undefined && out !== undefined && out > 1 && errorType === '') observe(this.timePerOutputToken, op, (seconds - firstTokenS) / (out - 1));
     },
     requests: new Counter({
       name: 'sluice_requests_total',
-      help: 'Requests answered, by endpoint, model, HTTP status and error code (empty on success).',
-      labelNames: ['endpoint', 'model', 'status', 'code'] as const,
+      help: 'Requests answered, by endpoint, model, deployment (of the last attempt), HTTP status and error code (empty on success).',
+      labelNames: ['endpoint', 'model', 'deployment', 'status', 'code'] as const,
       registers: [registry],
       collect() {
         requests.flushInto(this);
       },
     }),
     duration: new Histogram({
-      name: 'sluice_request_duration_seconds',
-      help: 'Time from request arrival to the last byte of the response.',
-      labelNames: ['endpoint', 'model'] as const,
-      buckets: LATENCY_BUCKETS,
+      name: 'gen_ai_server_request_duration_seconds',
+      help: 'Inference requests: time from arrival to the last byte of the response, by operation, model and error type (the error code; empty on success).',
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'] as const,
+      buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
-    firstByte: new Histogram({
-      name: 'sluice_stream_first_byte_seconds',
+    timeToFirstToken: new Histogram({
+      name: 'gen_ai_server_time_to_first_token_seconds',
       help: 'Streams: time from request arrival to the first event sent to the client.',
-      labelNames: ['model'] as const,
-      buckets: LATENCY_BUCKETS,
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
+      buckets: TTFT_BUCKETS,
       registers: [registry],
     }),
-    tokens: new Counter({
-      name: 'sluice_tokens_total',
-      help: 'Tokens processed, as reported by the engines.',
-      labelNames: ['model', 'kind'] as const,
+    timePerOutputToken: new Histogram({
+      name: 'gen_ai_server_time_per_output_token_seconds',
+      help: 'Successful streams: time after the first token per further output token.',
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
+      buckets: TPOT_BUCKETS,
       registers: [registry],
-      collect() {
-        tokens.flushInto(this);
-      },
+    }),
+    tokenUsage: new Histogram({
+      name: 'gen_ai_client_token_usage',
+      help: "Tokens per request as the engine reported them, by type (input, output); the _sum is the total.",
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
+      buckets: TOKEN_BUCKETS,
+      registers: [registry],
     }),
     rateLimited: new Counter({
       name: 'sluice_rate_limited_total',
@@ -154,6 +212,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
       collect() {
         for (const a of admissions.list()) this.set({ deployment: a.deployment }, a.queue.running);
+      },
+    }),
+    admissionCapacity: new Gauge({
+      name: 'sluice_admission_queue_capacity',
+      help: 'Requests the admission queue holds at most (maxQueue), by deployment: queue length over this is saturation.',
+      labelNames: ['deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const a of admissions.list()) this.set({ deployment: a.deployment }, a.queue.capacity);
       },
     }),
     admissionLimit: new Gauge({
@@ -264,6 +331,36 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Retries not made because the model's retry budget was spent.",
       labelNames: ['model'] as const,
       registers: [registry],
+    }),
+    storeUp: new Gauge({
+      name: 'sluice_store_up',
+      help: 'Whether the store (SQLite or PostgreSQL) answered a ping during this scrape: 1 yes, 0 no.',
+      registers: [registry],
+      async collect() {
+        this.set(await pingWithin(store.ping, STORE_PING_TIMEOUT_MS));
+      },
+    }),
+    storeErrors: new Counter({
+      name: 'sluice_store_errors_total',
+      help: 'Store calls that failed, by operation (reserve: credit reservations, ledger: ledger batches, ready: the readiness check).',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
+    ledgerBacklogRows: new Gauge({
+      name: 'sluice_ledger_backlog_rows',
+      help: 'Ledger rows journaled on local disk and not yet committed to the store.',
+      registers: [registry],
+      collect() {
+        this.set(ledger.backlog().rows);
+      },
+    }),
+    ledgerBacklogAge: new Gauge({
+      name: 'sluice_ledger_backlog_age_seconds',
+      help: 'Age of the oldest ledger row not yet committed to the store (at most one apply cycle older); 0 when none waits.',
+      registers: [registry],
+      collect() {
+        this.set(ledger.backlog().ageSeconds);
+      },
     }),
     inFlight: new Gauge({
       name: 'sluice_requests_in_flight',

@@ -77,6 +77,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
         try {
           await deps.store.ping();
         } catch (cause) {
+          deps.metrics.storeErrors.inc({ op: 'ready' });
           throw new GatewayError('dependency_unavailable', { message: 'The store is unavailable.', cause });
         }
         sendJson(ctx.res, { status: 'ready' }, ctx.id);
@@ -99,7 +100,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     store,
     logger,
     auth: createAuthenticator(store, { ttlMs: config.auth.cacheTtlMs }),
-    billing: new Billing(store, logger, journalDir),
+    billing: new Billing(store, logger, journalDir, (op) => metrics.storeErrors.inc({ op })),
     registry: new ModelRegistry(config.models, {
       ...(opts.engineFor && { engineFor: opts.engineFor }),
       admissionEvents: (deployment) => ({
@@ -117,6 +118,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
   metrics.deployments.list = () => deps.registry.list().flatMap((m) => m.deployments.map((d) => ({ model: m.config.id, deployment: d.config.id, outstanding: d.outstanding, circuit: CIRCUIT[d.circuit.current], healthy: d.activeHealthy })));
+  metrics.store.ping = () => store.ping();
+  metrics.ledger.backlog = () => deps.billing.backlog();
   metrics.engineLoads.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.engineLoad ? [{ deployment: d.config.id, load: d.engineLoad }] : [])));
   const requestLog = createRequestLogger(logger);
   const routes = buildRoutes(deps, config.adminToken ?? opts.env?.SLUICE_ADMIN_TOKEN ?? process.env.SLUICE_ADMIN_TOKEN);
@@ -131,10 +134,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const model = ctx.model?.config.id ?? '';
     const endpoint = ctx.api ?? ctx.endpoint ?? '';
     const seconds = (performance.now() - ctx.startedAt) / 1000;
-    metrics.countRequest(endpoint, model, status, ctx.errorCode ?? err?.code ?? '');
-    metrics.duration.observe({ endpoint, model }, seconds);
-    if (ctx.firstByteMs !== undefined) metrics.firstByte.observe({ model }, ctx.firstByteMs / 1000);
-    if (ctx.usage) metrics.countTokens(model, ctx.usage.prompt_tokens, ctx.usage.completion_tokens);
+    const code = ctx.errorCode ?? err?.code ?? '';
+    metrics.countRequest(endpoint, model, ctx.deployment?.config.id ?? '', status, code);
+    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, ctx.firstByteMs === undefined ? undefined : ctx.firstByteMs / 1000, ctx.usage);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
