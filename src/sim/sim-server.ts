@@ -147,7 +147,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
     const firstTokenDelay = fault === 'slow-first-token' ? settings.slowFirstTokenMs : undefined;
 
     if (endpoint === 'embeddings') {
-      const out = JSON.stringify((await core.embeddings(body, signal)).body);
+      const out = (await core.embeddings(body, signal)).text;
       const broken = fault === 'invalid-json' || fault === 'cut-stream';
       res.writeHead(200, { 'content-type': 'application/json' }).end(broken ? out.slice(0, Math.floor(out.length / 2)) : out);
       return;

@@ -80,7 +80,7 @@ export class SimEngine implements Engine {
       const out = await this.core.embeddings(call.body, call.cancel.signal);
       // An embedding is one step: its answer begins when it is done.
       call.onFirstToken?.();
-      return { text: JSON.stringify(out.body), usage: out.usage };
+      return { text: out.text, usage: out.usage };
     }
     const plan = await this.plan(call);
     const release = await this.admit(call.cancel.signal);
