@@ -31,7 +31,7 @@ export async function metricsCount(origin: string): Promise<number> {
   if (res.statusCode !== 200) throw new Error(`GET /metrics answered ${res.statusCode}`);
   let n = 0;
   for (const m of text.matchAll(/^sluice_requests_total\{([^}]*)\} (\d+)/gm)) {
-    if (m[1]!.includes('endpoint="chat"') && m[1]!.includes('status="200"')) n += Number(m[2]);
+    if ((m[1]!.includes('endpoint="chat"') || m[1]!.includes('endpoint="responses"')) && m[1]!.includes('status="200"')) n += Number(m[2]);
   }
   return n;
 }

@@ -68,11 +68,26 @@ const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
 const OPERATION = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' } as const;
 
 /**
- * prom-client throws on a value that is not a finite number; an engine's usage object may lack a
- * count, and a metric must never fail the request it describes.
+ * A histogram's labelled children, found by a key the caller builds cheaply: prom-client's
+ * observe(labels, v) sorts and joins the label names on every call, four times a request here.
+ * Bounded: label values are configured ids and catalog codes, but a bound costs nothing.
  */
-function observe<L extends string>(h: Histogram<L>, labels: LabelValues<L>, value: number | undefined): void {
-  if (typeof value === 'number' && Number.isFinite(value)) h.observe(labels, value);
+class Children<L extends string> {
+  private readonly cache = new Map<string, { observe(v: number): void }>();
+
+  constructor(private readonly histogram: Histogram<L>) {}
+
+  observe(key: string, labels: () => LabelValues<L>, value: number | undefined): void {
+    // prom-client throws on a value that is not a finite number; an engine's usage may lack a
+    // count, and a metric must never fail the request it describes.
+    if (typeof value !== 'number' || !Number.isFinite(value)) return;
+    let child = this.cache.get(key);
+    if (!child) {
+      child = this.histogram.labels(labels());
+      if (this.cache.size < 10_000) this.cache.set(key, child);
+    }
+    child.observe(value);
+  }
 }
 
 /** How long a scrape waits for the store's ping before it reports the store down. */
@@ -113,6 +128,35 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       if (v !== undefined) gauge.set({ deployment: e.deployment }, v);
     }
   };
+  const duration = new Histogram({
+    name: 'gen_ai_server_request_duration_seconds',
+    help: 'Inference requests: time from arrival to the last byte of the response, by operation, model and error type (the error code; empty on success).',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const timeToFirstToken = new Histogram({
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'Streams: time from request arrival to the first event sent to the client.',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
+    buckets: TTFT_BUCKETS,
+    registers: [registry],
+  });
+  const timePerOutputToken = new Histogram({
+    name: 'gen_ai_server_time_per_output_token_seconds',
+    help: 'Successful streams: time after the first token per further output token.',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
+    buckets: TPOT_BUCKETS,
+    registers: [registry],
+  });
+  const tokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: "Tokens per request as the engine reported them, by type (input, output); the _sum is the total.",
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
+    buckets: TOKEN_BUCKETS,
+    registers: [registry],
+  });
+  const histograms = { duration: new Children(duration), timeToFirstToken: new Children(timeToFirstToken), timePerOutputToken: new Children(timePerOutputToken), tokens: new Children(tokenUsage) };
   return {
     registry,
     active,
@@ -133,14 +177,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
      * started; time per output token needs it and more than one output token.
      */
     observeInference(endpoint: keyof typeof OPERATION, model: string, errorType: string, seconds: number, firstTokenS: number | undefined, usage: { prompt_tokens: number; completion_tokens?: number } | undefined): void {
-      const op = { gen_ai_operation_name: OPERATION[endpoint], gen_ai_request_model: model };
-      observe(this.duration, { ...op, error_type: errorType }, seconds);
-      observe(this.timeToFirstToken, op, firstTokenS);
+      const operation = OPERATION[endpoint];
+      const key = `${operation}\u0000${model}`;
+      const op = () => ({ gen_ai_operation_name: operation, gen_ai_request_model: model });
+      histograms.duration.observe(`${key}\u0000${errorType}`, () => ({ ...op(), error_type: errorType }), seconds);
+      if (firstTokenS !== undefined) histograms.timeToFirstToken.observe(key, op, firstTokenS);
       if (!usage) return;
-      observe(this.tokenUsage, { ...op, gen_ai_token_type: 'input' }, usage.prompt_tokens);
+      histograms.tokens.observe(`${key}\u0000input`, () => ({ ...op(), gen_ai_token_type: 'input' }), usage.prompt_tokens);
       const out = usage.completion_tokens;
-      if (endpoint !== 'embeddings') observe(this.tokenUsage, { ...op, gen_ai_token_type: 'output' }, out);
-      if (firstTokenS !== undefined && out !== undefined && out > 1 && errorType === '') observe(this.timePerOutputToken, op, (seconds - firstTokenS) / (out - 1));
+      if (endpoint !== 'embeddings') histograms.tokens.observe(`${key}\u0000output`, () => ({ ...op(), gen_ai_token_type: 'output' }), out);
+      if (firstTokenS !== undefined && out !== undefined && out > 1 && errorType === '') histograms.timePerOutputToken.observe(key, op, (seconds - firstTokenS) / (out - 1));
     },
     requests: new Counter({
       name: 'sluice_requests_total',
@@ -151,34 +197,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         requests.flushInto(this);
       },
     }),
-    duration: new Histogram({
-      name: 'gen_ai_server_request_duration_seconds',
-      help: 'Inference requests: time from arrival to the last byte of the response, by operation, model and error type (the error code; empty on success).',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'] as const,
-      buckets: DURATION_BUCKETS,
-      registers: [registry],
-    }),
-    timeToFirstToken: new Histogram({
-      name: 'gen_ai_server_time_to_first_token_seconds',
-      help: 'Streams: time from request arrival to the first event sent to the client.',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
-      buckets: TTFT_BUCKETS,
-      registers: [registry],
-    }),
-    timePerOutputToken: new Histogram({
-      name: 'gen_ai_server_time_per_output_token_seconds',
-      help: 'Successful streams: time after the first token per further output token.',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
-      buckets: TPOT_BUCKETS,
-      registers: [registry],
-    }),
-    tokenUsage: new Histogram({
-      name: 'gen_ai_client_token_usage',
-      help: "Tokens per request as the engine reported them, by type (input, output); the _sum is the total.",
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
-      buckets: TOKEN_BUCKETS,
-      registers: [registry],
-    }),
+    duration,
+    timeToFirstToken,
+    timePerOutputToken,
+    tokenUsage,
     rateLimited: new Counter({
       name: 'sluice_rate_limited_total',
       help: 'Requests refused by a rate limit, by error code and the scope of the limit that refused (key, account, model).',
