@@ -25,6 +25,36 @@ const weatherParameters = {
   additionalProperties: false,
 } as const;
 
+/** A tool-call round trip through the AI SDK: the first step must call the tool, the next answers with its result. */
+async function weatherRoundTrip(model: Parameters<typeof generateText>[0]['model']): Promise<void> {
+  const calls: unknown[] = [];
+  const r = await generateText({
+    model,
+    prompt: 'What is the weather in Paris?',
+    tools: {
+      get_weather: tool({
+        description: 'The weather in a city',
+        inputSchema: jsonSchema<{ city: string; unit: string }>(weatherParameters),
+        execute: async (args) => {
+          calls.push(args);
+          return { temperature: 21 };
+        },
+      }),
+    },
+    toolChoice: 'required',
+    prepareStep: ({ stepNumber }) => (stepNumber > 0 ? { toolChoice: 'none' } : undefined),
+    stopWhen: stepCountIs(3),
+    maxRetries: 0,
+  });
+  assert.equal(calls.length, 1, 'the tool ran once');
+  const args = calls[0] as { city: unknown; unit: unknown };
+  assert.equal(typeof args.city, 'string');
+  assert.ok(args.unit === 'celsius' || args.unit === 'fahrenheit', `unit ${String(args.unit)}`);
+  assert.equal(r.steps.length, 2);
+  assert.equal(r.steps[0]!.finishReason, 'tool-calls');
+  assert.ok(r.text.length > 0, 'the last step answers in text');
+}
+
 /** Headers that make the simulator fail (its deployment obeys x-sluice-fault). */
 const fault = (name: string) => ({ 'x-sluice-fault': name });
 
@@ -49,31 +79,7 @@ describe("Vercel AI SDK's default OpenAI provider (the Responses API)", () => {
     assert.ok(((await result.usage).outputTokens ?? 0) > 0);
   });
 
-  test('a tool-call round trip: the model calls the tool, gets its result, answers in text', async () => {
-    const calls: unknown[] = [];
-    const r = await generateText({
-      model: provider()('test-chat'),
-      prompt: 'What is the weather in Paris?',
-      tools: {
-        get_weather: tool({
-          description: 'The weather in a city',
-          inputSchema: jsonSchema<{ city: string; unit: string }>(weatherParameters),
-          execute: async (args) => {
-            calls.push(args);
-            return { temperature: 21 };
-          },
-        }),
-      },
-      toolChoice: 'required',
-      prepareStep: ({ stepNumber }) => (stepNumber > 0 ? { toolChoice: 'none' } : undefined),
-      stopWhen: stepCountIs(3),
-      maxRetries: 0,
-    });
-    assert.equal(calls.length, 1, 'the tool ran once');
-    assert.equal(r.steps.length, 2);
-    assert.equal(r.steps[0]!.finishReason, 'tool-calls');
-    assert.ok(r.text.length > 0, 'the last step answers in text');
-  });
+  test('a tool-call round trip: the model calls the tool, gets its result, answers in text', () => weatherRoundTrip(provider()('test-chat')));
 
   test('a second turn sends the first answer back as an item_reference, which the gateway resolves from its store', async () => {
     const sent: string[] = [];
@@ -128,35 +134,7 @@ describe('Vercel AI SDK', () => {
     assert.ok(((await result.usage).outputTokens ?? 0) > 0);
   });
 
-  test('a tool-call round trip: the model calls the tool, gets its result, answers in text', async () => {
-    const calls: unknown[] = [];
-    const r = await generateText({
-      model: provider().chatModel('test-chat'),
-      prompt: 'What is the weather in Paris?',
-      tools: {
-        get_weather: tool({
-          description: 'The weather in a city',
-          inputSchema: jsonSchema<{ city: string; unit: string }>(weatherParameters),
-          execute: async (args) => {
-            calls.push(args);
-            return { temperature: 21 };
-          },
-        }),
-      },
-      toolChoice: 'required',
-      // The first step must call the tool; the next answers with its result.
-      prepareStep: ({ stepNumber }) => (stepNumber > 0 ? { toolChoice: 'none' } : undefined),
-      stopWhen: stepCountIs(3),
-      maxRetries: 0,
-    });
-    assert.equal(calls.length, 1, 'the tool ran once');
-    const args = calls[0] as { city: unknown; unit: unknown };
-    assert.equal(typeof args.city, 'string');
-    assert.ok(args.unit === 'celsius' || args.unit === 'fahrenheit', `unit ${String(args.unit)}`);
-    assert.equal(r.steps.length, 2);
-    assert.equal(r.steps[0]!.finishReason, 'tool-calls');
-    assert.ok(r.text.length > 0, 'the last step answers in text');
-  });
+  test('a tool-call round trip: the model calls the tool, gets its result, answers in text', () => weatherRoundTrip(provider().chatModel('test-chat')));
 
   test('an error before the stream: status and the contract code reach the caller', async () => {
     const err = await generateText({ model: provider().chatModel('no-such-model'), prompt: 'hi', maxRetries: 0 }).catch((e: unknown) => e);
