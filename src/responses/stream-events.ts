@@ -50,32 +50,40 @@ export class ResponsesStream {
   private finishReason: string | null | undefined;
   private usage: Usage | undefined;
 
+  private opened = false;
+
   constructor(private readonly shell: ResponseShell) {}
 
-  /** The opening events: sent once the engine has answered (before that, errors are plain HTTP). */
-  start(): string {
+  /**
+   * The opening events, ahead of whatever is written first: the gateway writes only once the
+   * engine has answered (before that, errors are plain HTTP), so they open every stream it writes.
+   */
+  private opening(): string {
+    if (this.opened) return '';
+    this.opened = true;
     const snapshot = this.snapshot({ status: 'in_progress', output: [], usage: null });
     return this.event('response.created', { response: snapshot }) + this.event('response.in_progress', { response: snapshot });
   }
 
   /** Events for a batch of the engine's chat chunk payloads (JSON text). */
   events(payloads: readonly string[]): string {
-    let out = '';
+    let out = this.opening();
     for (const p of payloads) out += this.chunk(JSON.parse(p) as Chunk);
     return out;
   }
 
-  /** The closing events, and the final state (to store). */
-  end(): { text: string; state: ResponseState } {
+  /** The closing events, and the final Response with its output (to store). */
+  end(): { text: string; response: Json; output: Json[] } {
     const incomplete = incompleteReason(this.finishReason);
     const itemStatus = incomplete ? 'incomplete' : 'completed';
-    let out = '';
+    let out = this.opening();
     // A stream with neither text nor tool calls still answers with one (empty) message.
     if (this.items.length === 0) out += this.openText();
     out += this.closeAll(itemStatus);
     const state: ResponseState = { status: incomplete ? 'incomplete' : 'completed', output: this.items, usage: this.usage ? responseUsage(this.usage) : null, incomplete };
-    out += this.event(incomplete ? 'response.incomplete' : 'response.completed', { response: this.snapshot(state) });
-    return { text: out, state };
+    const response = this.snapshot(state);
+    out += this.event(incomplete ? 'response.incomplete' : 'response.completed', { response });
+    return { text: out, response, output: this.items };
   }
 
   /**
@@ -84,7 +92,7 @@ export class ResponsesStream {
    */
   fail(err: GatewayError, requestId: string): string {
     for (const item of this.items) if (item.status === 'in_progress') item.status = 'incomplete';
-    const error = this.event('error', responsesErrorEvent(err, requestId));
+    const error = this.opening() + this.event('error', responsesErrorEvent(err, requestId));
     const state: ResponseState = { status: 'failed', output: this.items, usage: this.usage ? responseUsage(this.usage) : null, error: { code: failedCode(err.entry.status), message: err.message } };
     return error + this.event('response.failed', { response: this.snapshot(state) });
   }

@@ -79,14 +79,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
 
   ctx.firstByteMs = performance.now() - ctx.startedAt;
   startStream(res, ctx.id);
-  // Another API's framing (the Responses API): its opening events go out with the first write.
+  // Another API's framing (the Responses API), in place of chat's bytes.
   const wire = ctx.wire;
-  let opened = false;
-  const opening = (): string => {
-    if (opened || !wire) return '';
-    opened = true;
-    return wire.start();
-  };
   const idleTimer = abortAfter(t.cancel, idleMs, () => new GatewayError('stream_timeout', { message: `The engine sent nothing for ${idleMs} ms.` }));
   const totalTimer = abortAfter(t.cancel, t.deadline - performance.now(), () => new GatewayError('stream_timeout', { message: `The stream did not finish within ${totalMs} ms.` }));
   let sent = 0;
@@ -102,7 +96,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
       }
       // A client gone while we waited for it: what is left is not delivered (nor billed).
       if (clientGone(ctx)) throw new ClientClosed();
-      const draining = wire ? writeText(res, opening() + wire.events(r.value)) : writeEvents(res, r.value);
+      const draining = wire ? writeText(res, wire.events(r.value)) : writeEvents(res, r.value);
       if (draining) await draining;
       sent += r.value.length;
       r = await iterator.next();
@@ -111,7 +105,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
     ctx.usage = answer.usage();
     if (clientGone(ctx)) throw new ClientClosed();
     await finish(200, undefined);
-    if (wire) res.end(opening() + wire.events(last) + (await wire.end()));
+    if (wire) res.end(wire.events(last) + (await wire.end()));
     else res.end(last.length > 0 ? eventsText(last) + DONE_EVENT : DONE_EVENT);
   } catch (err) {
     ctx.usage = answer.usage();
@@ -124,7 +118,7 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
     if (sent > 0) await countPromptIfUnknown(ctx).catch(() => {});
     await finish(200, gerr.code);
     if (wire) {
-      res.end(opening() + wire.fail(gerr, ctx.id));
+      res.end(wire.fail(gerr, ctx.id));
       return;
     }
     const usage = sent > 0 && call.clientWantsUsage ? usageChunk(ctx, first.value[0] ?? '') : '';

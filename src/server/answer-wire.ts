@@ -7,9 +7,7 @@ import type { GatewayError } from '../errors/gateway-error.js';
 export interface AnswerWire {
   /** Non-streaming: the client's body for the engine's JSON answer (text). */
   json(engineAnswer: string): Promise<string>;
-  /** Streaming: the events that open the stream, written with the first batch. */
-  start(): string;
-  /** Streaming: SSE text for a batch of the engine's data payloads. */
+  /** Streaming: SSE text for a batch of the engine's data payloads (the first also opens the stream). */
   events(payloads: string[]): string;
   /** Streaming: the closing events, in place of `data: [DONE]`. */
   end(): Promise<string>;
