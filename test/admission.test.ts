@@ -50,6 +50,17 @@ async function gauges(): Promise<{ queued: number; running: number }> {
   return { queued, running };
 }
 
+/** Polls the admission gauges until `ok` holds (at most 2 s). */
+async function untilGauges(ok: (g: { queued: number; running: number }) => boolean): Promise<void> {
+  const deadline = performance.now() + 2_000;
+  for (;;) {
+    const g = await gauges();
+    if (ok(g)) return;
+    if (performance.now() > deadline) throw new Error(`admission gauges never got there: ${JSON.stringify(g)}`);
+    await sleep(5);
+  }
+}
+
 test('queued requests are served critical first, then standard, then batch', async () => {
   const finished: string[] = [];
   const track = (name: string, key: string) => post(key).then((r) => {
@@ -87,12 +98,15 @@ test('x-sluice-priority may lower the class, never raise it; an unknown value is
   assert.equal(bad.body.error.code, 'invalid_parameter');
   assert.equal(bad.body.error.param, 'x-sluice-priority');
   const finished: string[] = [];
-  const holder = post(KEYS.standard);
-  await sleep(30);
+  // The slot is held (~0.8 s of tokens, inside the batch queue's 2 s wait) until all three are
+  // queued, each queued before the next is sent (fixed sleeps let the second batch request
+  // overtake the first on a loaded machine).
+  const holder = http(`${gw.url}/v1/chat/completions`, { method: 'POST', key: KEYS.standard, body: JSON.stringify({ ...JSON.parse(body), max_tokens: 700 }) });
+  await untilGauges((g) => g.running === 1);
   const lowered = post(KEYS.critical, { 'x-sluice-priority': 'batch' }).then(() => finished.push('critical-as-batch'));
-  await sleep(10); // in the batch queue first
+  await untilGauges((g) => g.queued === 1); // in the batch queue first
   const raised = post(KEYS.batch, { 'x-sluice-priority': 'critical' }).then(() => finished.push('batch-asking-critical'));
-  await sleep(10);
+  await untilGauges((g) => g.queued === 2);
   const standard = post(KEYS.standard).then(() => finished.push('standard'));
   await Promise.all([holder, lowered, raised, standard]);
   assert.deepEqual(finished, ['standard', 'critical-as-batch', 'batch-asking-critical']);
