@@ -2,6 +2,7 @@
 // The `sluice` command.
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { EngineStartError } from '../engines/engine-start-error.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { serve } from './serve.js';
@@ -31,6 +32,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`sluice: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof EngineStartError) {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    process.exit(1);
   }
   if (err instanceof GatewayError) {
     process.stderr.write(`sluice: ${err.param ? `${err.param}: ` : ''}${err.message} (${err.code})\n`);

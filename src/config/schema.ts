@@ -129,6 +129,26 @@ export const healthCheckSchema = z.strictObject({
 });
 export type HealthCheckConfig = z.infer<typeof healthCheckSchema>;
 
+/**
+ * `engine: llama`: a GGUF model run in this process on the CPU by node-llama-cpp (an optional
+ * package: `npm run install:llama`). One llama context per deployment (and one more per loaded
+ * LoRA adapter), each with `parallel` sequences generating at once.
+ */
+export const llamaSettingsSchema = z.strictObject({
+  /** The GGUF model file; relative paths from the gateway's working directory. */
+  modelPath: z.string().min(1),
+  /**
+   * CPU threads llama.cpp uses for each evaluation. Small by default: on a machine whose cores are
+   * busy with other work, threads that wait for one another spin and slow every token down.
+   */
+  threads: z.number().int().min(1).max(256).default(2),
+  /** Context window in tokens (prompt plus answer, per sequence); default: the model's, at most 4096. */
+  contextSize: z.number().int().min(16).max(1_048_576).optional(),
+  /** Requests generated at once (llama.cpp batches them); more wait for a free sequence. */
+  parallel: z.number().int().min(1).max(64).default(1),
+});
+export type LlamaSettings = z.infer<typeof llamaSettingsSchema>;
+
 const deploymentBase = {
   id: z.string().min(1),
   /** Share of the model's traffic relative to its other deployments (weighted two random choices). */
@@ -157,6 +177,7 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
      */
     jsonFromStream: z.boolean().default(true),
   }),
+  z.strictObject({ ...deploymentBase, engine: z.literal('llama'), llama: llamaSettingsSchema }),
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 

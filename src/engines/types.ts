@@ -55,6 +55,11 @@ export interface StreamAnswer {
 
 export interface Engine {
   /**
+   * Work to finish before the gateway listens (a local engine loads its model): a failure stops
+   * the start with its message. Optional.
+   */
+  start?(): Promise<void>;
+  /**
    * True when json() calls `onFirstToken` as its first token is produced: the gateway then runs
    * the first-token timeout on non-streaming requests as well (else only the total timeout).
    */

@@ -3,6 +3,7 @@
 import { admissionSchema, type DeploymentConfig, type ModelConfig } from '../config/schema.js';
 import { SimEngine } from '../engines/sim/sim-engine.js';
 import { OpenAIEngine } from '../engines/openai/openai-engine.js';
+import { LlamaEngine } from '../engines/llama/llama-engine.js';
 import type { Engine } from '../engines/types.js';
 import { Circuit, type CircuitEvents } from './circuit.js';
 import { HealthCheck, type HealthCheckEvents } from './health-check.js';
@@ -53,6 +54,7 @@ export function routingPolicy(config: ModelConfig): 'least-loaded' | 'prefix-awa
 }
 
 export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env): Engine {
+  if (d.engine === 'llama') return new LlamaEngine(d);
   return d.engine === 'sim' ? new SimEngine(d.sim) : new OpenAIEngine(d, env);
 }
 

@@ -193,6 +193,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.on('connect', connectionErrors.onConnect);
 
   try {
+    // Engines that load a model in-process do it now: a bad model path fails the start, not the first request.
+    await Promise.all(deps.registry.list().flatMap((m) => m.deployments.map((d) => d.engine.start?.())));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.server.port, config.server.host, () => {
@@ -203,6 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     // A Redis client left open would keep reconnecting, and the process alive, for nothing.
     await limiter.close();
+    await deps.registry.close();
     throw err;
   }
   // Deletes stored responses past their retention (reads already hide them).
