@@ -23,6 +23,7 @@ import { Cancellation } from '../src/server/cancellation.js';
 import { startGateway } from '../src/server/gateway.js';
 import { openStore } from '../src/store/open.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { assertValid } from './helpers/openapi-schema.js';
 
 const installed = await llamaInstalled();
 if (!installed && process.env.SLUICE_REQUIRE_LLAMA === '1') {
@@ -100,7 +101,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
 
   test('chat: an answer of max_tokens tokens, usage counted by the model tokenizer, the same answer streamed', async () => {
     const r = await client.chat.completions.create({ model: 'tiny', messages: ask('Say hello'), max_tokens: 8, temperature: 0 });
-    assert.equal(r.object, 'chat.completion');
+    assertValid('CreateChatCompletionResponse', r);
     assert.equal(r.model, 'tiny');
     const choice = r.choices[0]!;
     assert.equal(choice.finish_reason, 'length');
@@ -114,7 +115,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
     let finish: string | null | undefined;
     let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const c of chunks) {
-      assert.equal(c.object, 'chat.completion.chunk');
+      assertValid('CreateChatCompletionStreamResponse', c);
       role ??= c.choices[0]?.delta.role;
       text += c.choices[0]?.delta.content ?? '';
       finish = c.choices[0]?.finish_reason ?? finish;
@@ -129,7 +130,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
   test('completions: usage, streaming, echo and stop sequences', async () => {
     const prompt = 'tell me a story about the river';
     const r = await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0 });
-    assert.equal(r.object, 'text_completion');
+    assertValid('CreateCompletionResponse', r);
     const text = r.choices[0]!.text;
     assert.equal(r.choices[0]!.finish_reason, 'length');
     // llama.cpp counts a prompt as its BOS and the SentencePiece tokens of the text.
@@ -137,7 +138,11 @@ describe('the local llama engine', { skip: SKIP }, () => {
     assert.deepEqual(r.usage, { prompt_tokens: promptTokens, completion_tokens: 12, total_tokens: promptTokens + 12 });
 
     let streamed = '';
-    for await (const c of await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0, stream: true })) streamed += c.choices[0]?.text ?? '';
+    for await (const c of await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0, stream: true })) {
+      // OpenAI's document types these chunks with a non-null finish_reason, which it sends only last.
+      if (c.choices[0]?.finish_reason) assertValid('CreateCompletionResponse', c, 'last completions chunk');
+      streamed += c.choices[0]?.text ?? '';
+    }
     assert.equal(streamed, text);
 
     const echoed = await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0, echo: true });
@@ -154,6 +159,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
   test('embeddings: vectors of the model embedding size, as floats and base64, tokens counted', async () => {
     const input = ['hello world', 'tell me a story'];
     const r = await client.embeddings.create({ model: 'tiny-embed', input, encoding_format: 'float' });
+    assertValid('CreateEmbeddingResponse', r);
     assert.equal(r.data.length, 2);
     for (const d of r.data) assert.equal(d.embedding.length, TINY.embedding);
     assert.notDeepEqual(r.data[0]!.embedding, r.data[1]!.embedding);
@@ -277,25 +283,24 @@ describe('the local llama engine', { skip: SKIP }, () => {
     });
   });
 
-});
-
-test('a model file that cannot be loaded stops the gateway at start, naming the deployment', { skip: SKIP }, async () => {
-  const bad = join(dir, 'bad.gguf');
-  writeFileSync(bad, 'not a model');
-  const config = parseConfigDocument({
-    store: `sqlite://${join(dir, 'bad.db')}`,
-    logLevel: 'silent',
-    server: { host: '127.0.0.1', port: 0 },
-    models: [{ id: 'tiny', deployments: [llamaDeployment('broken-cpu', bad)] }],
-  }, 'test');
-  const store = await openStore(config.store);
-  try {
-    await assert.rejects(startGateway({ config, store, logger: createLogger('silent') }), (err: Error) => {
-      assert.ok(err instanceof EngineStartError, String(err));
-      assert.match(err.message, /^deployment broken-cpu: cannot load the GGUF model/);
-      return true;
-    });
-  } finally {
-    await store.close();
-  }
+  test('a model file that cannot be loaded stops the gateway at start, naming the deployment', async () => {
+    const bad = join(dir, 'bad.gguf');
+    writeFileSync(bad, 'not a model');
+    const config = parseConfigDocument({
+      store: `sqlite://${join(dir, 'bad.db')}`,
+      logLevel: 'silent',
+      server: { host: '127.0.0.1', port: 0 },
+      models: [{ id: 'tiny', deployments: [llamaDeployment('broken-cpu', bad)] }],
+    }, 'test');
+    const store = await openStore(config.store);
+    try {
+      await assert.rejects(startGateway({ config, store, logger: createLogger('silent') }), (err: Error) => {
+        assert.ok(err instanceof EngineStartError, String(err));
+        assert.match(err.message, /^deployment broken-cpu: cannot load the GGUF model/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  });
 });
