@@ -71,7 +71,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
     files = writeTinyModelFiles(dir, 7);
     gw = await startTestGateway({
       models: [
-        { id: 'tiny', contextLength: 8192, deployments: [llamaDeployment('tiny-cpu', files.modelPath)] },
+        { id: 'tiny', contextLength: 8192, deployments: [llamaDeployment('tiny-cpu', files.modelPath, { parallel: 2 })] },
         { id: 'tiny-embed', kind: 'embedding', deployments: [llamaDeployment('tiny-embed-cpu', files.modelPath, { contextSize: 512 })] },
       ],
     }, {
@@ -197,6 +197,14 @@ describe('the local llama engine', { skip: SKIP }, () => {
     assert.ok(end.completionTokens < 4000, `stopped after ${end.completionTokens} of 4000 tokens`);
     const next = await client.chat.completions.create({ model: 'tiny', messages: ask('hi'), max_tokens: 2 });
     assert.equal(next.usage?.completion_tokens, 2);
+  });
+
+  test('requests beyond the parallel sequences wait their turn, then are served', async () => {
+    const answers = await Promise.all([1, 2, 3, 4].map((i) => client.chat.completions.create({ model: 'tiny', messages: ask(`count ${i}`), max_tokens: 6 })));
+    for (const r of answers) {
+      assert.equal(r.choices[0]!.finish_reason, 'length');
+      assert.equal(r.usage?.completion_tokens, 6);
+    }
   });
 
   test('generation runs off the event loop', async () => {
