@@ -57,6 +57,18 @@ test('errors name the path of the bad field', () => {
   assert.match(problems({ store: 'mysql://x' })[0]!, /^store:/);
 });
 
+test('engine: llama: the README example parses with small-machine defaults; bad settings are refused by field', () => {
+  const cfg = parseConfigDocument({ models: [{ id: 'q', deployments: [{ id: 'cpu', engine: 'llama', llama: { modelPath: './models/q.gguf' } }] }] }, 'x');
+  const d = cfg.models[0]!.deployments[0]!;
+  assert.equal(d.engine, 'llama');
+  if (d.engine === 'llama') assert.deepEqual(d.llama, { modelPath: './models/q.gguf', threads: 2, parallel: 1 });
+  const llama = (settings: unknown) => problems({ models: [{ id: 'q', deployments: [{ id: 'cpu', engine: 'llama', llama: settings }] }] }).map((p) => p.split(':')[0]);
+  assert.deepEqual(llama({}), ['models[0].deployments[0].llama.modelPath']);
+  assert.deepEqual(llama({ modelPath: 'm.gguf', threads: 0 }), ['models[0].deployments[0].llama.threads']);
+  assert.deepEqual(llama({ modelPath: 'm.gguf', contextSize: 1.5 }), ['models[0].deployments[0].llama.contextSize']);
+  assert.deepEqual(llama({ modelPath: 'm.gguf', gpu: true }), ['models[0].deployments[0].llama']);
+});
+
 test('rate limits: the documented shape parses; 0, negative, fractional, non-numeric and absurd values are refused by field', () => {
   const cfg = parseConfigDocument({
     limits: { store: 'redis://127.0.0.1:6379/0', onStoreDown: 'failOpen' },
