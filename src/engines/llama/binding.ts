@@ -53,6 +53,8 @@ export interface LlamaCompletion {
 }
 
 export interface LlamaContextSequence {
+  /** Counts what the sequence evaluated and sampled, across generations. */
+  readonly tokenMeter: { readonly usedOutputTokens: number };
   dispose(): void;
 }
 

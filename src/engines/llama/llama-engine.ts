@@ -197,6 +197,7 @@ export class LlamaEngine implements Engine {
     if (signal.aborted) forward();
     else signal.addEventListener('abort', forward, { once: true });
     let reason = 'abort';
+    const sampledBefore = sequence.tokenMeter.usedOutputTokens;
     try {
       const { temperature, repeatPenalty } = p.sampling;
       const result = await completion.generateCompletionWithMeta(p.tokens, {
@@ -228,6 +229,11 @@ export class LlamaEngine implements Engine {
       if (signal.aborted) throw signal.reason;
       throw new GatewayError('engine_error', { cause: err });
     } finally {
+      // Every token sampled, including those node-llama-cpp held back and dropped at the end (the
+      // start of what might have been a stop trigger): the model generated them.
+      const sampled = sequence.tokenMeter.usedOutputTokens - sampledBefore;
+      p.usage.completion_tokens = Math.max(p.usage.completion_tokens, sampled);
+      p.usage.total_tokens = p.usage.prompt_tokens + p.usage.completion_tokens;
       signal.removeEventListener('abort', forward);
       completion.dispose({ disposeSequence: false });
       p.slot.busy--;
