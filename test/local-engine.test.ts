@@ -154,6 +154,14 @@ describe('the local llama engine', { skip: SKIP }, () => {
     const cut = await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0, stop: [stop] });
     assert.equal(cut.choices[0]!.finish_reason, 'stop');
     assert.equal(cut.choices[0]!.text, text.slice(0, text.indexOf(stop)));
+    let cutStreamed = '';
+    let cutFinish: string | null | undefined;
+    for await (const c of await client.completions.create({ model: 'tiny', prompt, max_tokens: 12, temperature: 0, stop: [stop], stream: true })) {
+      cutStreamed += c.choices[0]?.text ?? '';
+      cutFinish = c.choices[0]?.finish_reason ?? cutFinish;
+    }
+    assert.equal(cutStreamed, cut.choices[0]!.text, 'streamed, the text held back while it might start the stop sequence is never sent');
+    assert.equal(cutFinish, 'stop');
   });
 
   test('embeddings: vectors of the model embedding size, as floats and base64, tokens counted', async () => {
