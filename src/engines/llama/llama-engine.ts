@@ -130,8 +130,15 @@ export class LlamaEngine implements Engine {
 
   /** Requests for a loaded adapter's id run on its context; everything else on the base model's. */
   private async slotFor(call: EngineCall, loaded: Loaded): Promise<Slot> {
-    const adapter = typeof call.body.model === 'string' ? this.adapters.get(call.body.model) : undefined;
-    return adapter ? await adapter : loaded.base;
+    const name = call.body.model;
+    const adapter = typeof name === 'string' ? this.adapters.get(name) : undefined;
+    if (!adapter) return loaded.base;
+    try {
+      return await adapter;
+    } catch (cause) {
+      // A request that came while its adapter was still loading, and the load failed.
+      throw new GatewayError('adapter_load_failed', { message: `The adapter ${JSON.stringify(name)} failed to load.`, cause });
+    }
   }
 
   private async prepare(call: EngineCall): Promise<Prepared> {
