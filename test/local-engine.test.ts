@@ -23,6 +23,7 @@ import { Cancellation } from '../src/server/cancellation.js';
 import { startGateway } from '../src/server/gateway.js';
 import { openStore } from '../src/store/open.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { spawnGateway, stopGateway, writeConfig } from './helpers/process-gateway.js';
 import { assertValid } from './helpers/openapi-schema.js';
 
 const installed = await llamaInstalled();
@@ -297,6 +298,21 @@ describe('the local llama engine', { skip: SKIP }, () => {
       assert.deepEqual(engine.loadedAdapters(), []);
       assert.ok((await answer('tiny')).length > 0);
     });
+  });
+
+  test('sluice serve runs an engine: llama config as a user would start it (its stdout a pipe)', async () => {
+    const key = 'sk-local-engine-test-0123456789';
+    const { dir: procDir, file } = writeConfig({
+      accounts: [{ id: 'local-test', keys: [{ key }] }],
+      models: [{ id: 'tiny', deployments: [llamaDeployment('tiny-cpu', files.modelPath)] }],
+    });
+    const proc = await spawnGateway(file, procDir);
+    try {
+      const r = await new OpenAI({ baseURL: `${proc.url}/v1`, apiKey: key, maxRetries: 0 }).chat.completions.create({ model: 'tiny', messages: ask('hi'), max_tokens: 3 });
+      assert.equal(r.usage?.completion_tokens, 3);
+    } finally {
+      await stopGateway(proc);
+    }
   });
 
   test('a model file that cannot be loaded stops the gateway at start, naming the deployment', async () => {

@@ -2,6 +2,8 @@
 // peer dependency (large native binaries), so the gateway must build, install and run without it.
 // Its types are therefore not imported; the few parts the engine uses are declared here, as
 // node-llama-cpp 3.x defines them.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type Token = number & { __token?: never };
 
@@ -116,6 +118,20 @@ export class LlamaUnavailableError extends Error {
 // The module name in a variable: TypeScript does not look for the package when compiling.
 const MODULE = 'node-llama-cpp';
 
+/**
+ * Imports node-llama-cpp by the real path of its entry module. `npm run install:llama` links
+ * node_modules/node-llama-cpp to node_modules/.node-llama-cpp/node_modules/node-llama-cpp, whose
+ * own dependencies sit beside it there: they are found only from its real path. Node resolves
+ * symlinks when it imports, but Node 20's realpath stops early once anything has fstat'ed a pipe
+ * (as createLogger does with stdout: a stale stat buffer then reads as a FIFO), and the package
+ * would be loaded by its link's path, its dependencies not found. The native realpath has no such
+ * cache.
+ */
+function importLibrary(): Promise<unknown> {
+  const entry = fileURLToPath(import.meta.resolve(MODULE));
+  return import(pathToFileURL(realpathSync.native(entry)).href);
+}
+
 let loading: Promise<{ lib: NodeLlamaCpp; llama: Llama }> | undefined;
 
 /**
@@ -127,7 +143,7 @@ export function loadLlama(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {
   loading ??= (async () => {
     let lib: NodeLlamaCpp;
     try {
-      lib = (await import(MODULE)) as NodeLlamaCpp;
+      lib = (await importLibrary()) as NodeLlamaCpp;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new LlamaUnavailableError(err);
       throw err;
@@ -145,7 +161,7 @@ export function loadLlama(): Promise<{ lib: NodeLlamaCpp; llama: Llama }> {
 /** True when node-llama-cpp can be imported (tests skip the local engine without it). */
 export async function llamaInstalled(): Promise<boolean> {
   try {
-    await import(MODULE);
+    await importLibrary();
     return true;
   } catch {
     return false;
