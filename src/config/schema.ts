@@ -156,6 +156,13 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
      * totalMs applies).
      */
     jsonFromStream: z.boolean().default(true),
+    /**
+     * How POST /v1/responses reaches this engine: 'translate' (default) as chat completions,
+     * retold as a Response by the gateway; 'native' to the engine's own /v1/responses (vLLM serves
+     * one), the gateway still owning storage and previous_response_id (the engine is sent the whole
+     * conversation with store: false).
+     */
+    responses: z.enum(['translate', 'native']).default('translate'),
   }),
 ]);
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;

@@ -30,6 +30,8 @@ export interface EngineCall {
    * engine is found within firstTokenMs rather than at the total timeout (see reportsFirstToken).
    */
   onFirstToken?: () => void;
+  /** `body` is a Responses API body, for the engine's responsesJson / responsesStream. */
+  responses?: true;
 }
 
 export interface JsonAnswer {
@@ -61,5 +63,11 @@ export interface Engine {
   readonly reportsFirstToken?: boolean;
   json(call: EngineCall): Promise<JsonAnswer>;
   stream(call: EngineCall): Promise<StreamAnswer>;
+  /**
+   * Engines that speak the Responses API natively (deployment `responses: native`): `call.body` is
+   * a Responses API body, and answers are Response objects / Responses stream event payloads.
+   */
+  responsesJson?(call: EngineCall): Promise<JsonAnswer>;
+  responsesStream?(call: EngineCall): Promise<StreamAnswer>;
   close(): Promise<void>;
 }

@@ -46,7 +46,7 @@ export async function executeJson(ctx: RequestContext, call: EngineCall, t: Atte
     call.onFirstToken = () => clearTimeout(firstTimer);
   }
   try {
-    return await engine.json(call);
+    return await (call.responses ? engine.responsesJson!(call) : engine.json(call));
   } catch (err) {
     throw explain(t.cancel, err);
   } finally {
@@ -67,7 +67,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
   let iterator: AsyncIterator<string[]> | undefined;
   let first: IteratorResult<string[]>;
   try {
-    answer = await ctx.deployment!.engine.stream(call);
+    const engine = ctx.deployment!.engine;
+    answer = await (call.responses ? engine.responsesStream!(call) : engine.stream(call));
     iterator = answer.events[Symbol.asyncIterator]();
     first = await iterator.next();
   } catch (err) {

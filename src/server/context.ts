@@ -27,6 +27,11 @@ export interface RequestContext {
   api?: 'responses';
   /** How the answer is written for that API (absent: the engine's bytes, as they are). */
   wire?: AnswerWire;
+  /**
+   * A Responses API request, for deployments that serve it natively: the body such an engine is
+   * sent and the wire that retells its answer (else `wire` and the chat body serve the attempt).
+   */
+  native?: { body: Record<string, unknown>; wire: AnswerWire; translated: AnswerWire };
   body?: Record<string, unknown>;
   stream?: boolean;
   model?: RegisteredModel;

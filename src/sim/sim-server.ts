@@ -10,6 +10,7 @@ import { CUT_AFTER_CHUNKS, drawFault, FAULT_HEADER, parseFault } from './faults.
 import { EngineFullError } from './scheduler.js';
 import type { PrefixCacheStats } from './prefix-cache.js';
 import { SimCore, SimRequestError, type SimLoad } from './sim-core.js';
+import { simResponsesRequest, type SimResponsesRequest } from './sim-responses.js';
 
 /** The model name /v1/models lists and the metrics are labelled with. */
 const MODEL_NAME = 'sim';
@@ -118,7 +119,7 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + prefixCacheMetricsText(core.prefixCacheStats()) + peakMetricText(peak));
       return;
     }
-    const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;
+    const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : path === '/v1/responses' ? 'responses' : undefined;
     if (req.method !== 'POST' || endpoint === undefined) {
       vllmError(res, 404, `no route ${req.method} ${path}`);
       return;
@@ -152,9 +153,15 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       res.writeHead(200, { 'content-type': 'application/json' }).end(broken ? out.slice(0, Math.floor(out.length / 2)) : out);
       return;
     }
+    // The Responses API runs as chat, its answer retold (sim-responses.ts).
+    let responses: SimResponsesRequest | undefined;
     let plan;
     try {
-      plan = await core.plan(endpoint, body);
+      if (endpoint === 'responses') {
+        responses = simResponsesRequest(body);
+        body = responses.chat;
+      }
+      plan = await core.plan(endpoint === 'responses' ? 'chat' : endpoint, body);
     } catch (err) {
       if (err instanceof SimRequestError) return vllmError(res, 400, err.message, {}, err.param);
       throw err;
@@ -181,14 +188,15 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
             res.end();
             return;
           }
-          const data = fault === 'invalid-json' ? JSON.stringify(chunk).slice(0, 20) : JSON.stringify(chunk);
-          res.write(`data: ${data}\n\n`);
+          if (fault === 'invalid-json') res.write(`data: ${JSON.stringify(chunk).slice(0, 20)}\n\n`);
+          else res.write(responses ? responses.events(chunk) : `data: ${JSON.stringify(chunk)}\n\n`);
           sent++;
         }
-        res.end('data: [DONE]\n\n');
+        res.end(responses ? responses.end() : 'data: [DONE]\n\n');
         return;
       }
-      const out = JSON.stringify(await core.complete(plan, signal, firstTokenDelay));
+      const answer = await core.complete(plan, signal, firstTokenDelay);
+      const out = responses ? responses.answer(answer) : JSON.stringify(answer);
       if (fault === 'invalid-json' || fault === 'cut-stream') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(out.slice(0, Math.floor(out.length / 2)));
         return;
