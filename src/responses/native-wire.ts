@@ -60,7 +60,9 @@ export function nativeResponsesWire(shell: ResponseShell, save: SaveResponse | u
     },
     fail(err: GatewayError, requestId: string) {
       const state: ResponseState = { status: 'failed', output: done, usage: null, error: { code: failedCode(err.entry.status), message: err.message } };
-      return frame('error', responsesErrorEvent(err, requestId)) + frame('response.failed', { response: responseObject(shell, state) });
+      const response = responseObject(shell, state);
+      if (save) void save(response, done); // as in wire.ts: kept as failed, not awaited
+      return frame('error', responsesErrorEvent(err, requestId)) + frame('response.failed', { response });
     },
   };
 }
