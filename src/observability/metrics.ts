@@ -174,7 +174,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     },
     /**
      * The GenAI histograms of one inference request. `firstTokenS` is known for streams that
-     * started; time per output token needs it and more than one output token.
+     * started and for whole answers whose engine said when its first token came; time per output
+     * token needs it and more than one output token.
      */
     observeInference(endpoint: keyof typeof OPERATION, model: string, errorType: string, seconds: number, firstTokenS: number | undefined, usage: { prompt_tokens: number; completion_tokens?: number } | undefined): void {
       const operation = OPERATION[endpoint];

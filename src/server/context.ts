@@ -51,6 +51,8 @@ export interface RequestContext {
   promptTokens?: number;
   usage?: Usage;
   firstByteMs?: number;
+  /** Non-streaming: when the engine produced its first token (where it says), ms after startedAt. */
+  firstTokenMs?: number;
   /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */
   streamedEvents?: number;
   /** Rate-limit tokens held for this request until it settles. */

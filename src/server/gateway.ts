@@ -136,7 +136,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     const code = ctx.errorCode ?? err?.code ?? '';
     metrics.countRequest(endpoint, model, ctx.deployment?.config.id ?? '', status, code);
-    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, ctx.firstByteMs === undefined ? undefined : ctx.firstByteMs / 1000, ctx.usage);
+    if (ctx.endpoint) {
+      // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
+      const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
+      metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
+    }
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
