@@ -9,6 +9,8 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createLogger } from '../src/observability/logger.js';
+import { RequestRecorder, type DropReason } from '../src/observability/request-recorder.js';
+import type { RequestLogRow, RequestLogWriter } from '../src/store/request-log-repo.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dropSchemaOf, freshPostgresUrl, postgresSkipReason } from './helpers/postgres.js';
@@ -198,7 +200,7 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       assert.match(theirs.stderr, /\(request_not_found\)/);
     });
 
-    test('a flood of refusals: every row is written or counted as dropped, and old rows are swept', async () => {
+    test('a flood of refusals: every row is written or counted as dropped, and no key is logged', async () => {
       const before = await droppedTotal(gw);
       const ids = (await Promise.all(Array.from({ length: 200 }, () => chat('sk-not-a-real-key-at-all-0000')))).map((r) => r.headers.get('x-request-id')!);
       await gw.gateway.deps.requestLog.flush();
@@ -216,6 +218,122 @@ async function droppedTotal(gw: TestGateway): Promise<number> {
   for (const m of text.matchAll(/^sluice_request_log_dropped_total\{[^}]*\} (\S+)$/gm)) n += Number(m[1]);
   return n;
 }
+
+/** A row as the gateway would record it; only the id matters to the recorder. */
+const logRow = (id: string, createdAt = new Date().toISOString()): RequestLogRow => ({
+  request_id: id, created_at: createdAt, account_id: null, key_id: null, model: null, requested_model: null, deployment: null, endpoint: null,
+  method: 'POST', path: '/v1/chat/completions', status: 401, error_code: 'missing_api_key', message: 'm', attempts: 0, started_at: createdAt, duration_ms: 1, first_byte_ms: null,
+});
+
+/** A store writer that holds each batch until the test lets it go (or fails it): a slow or broken store. */
+function heldWriter() {
+  const batches: string[][] = [];
+  const waiting: Array<{ go: () => void; fail: (e: Error) => void }> = [];
+  let arrived: (() => void) | undefined;
+  const writer: RequestLogWriter = {
+    recordRequests: (rows) => new Promise<void>((go, fail) => {
+      waiting.push({ go: () => { batches.push(rows.map((r) => r.request_id)); go(); }, fail });
+      arrived?.();
+    }),
+    deleteRequestsBefore: async () => 0,
+  };
+  return {
+    writer,
+    batches,
+    /** The next batch handed to the store (already there, or when it comes). */
+    async next() {
+      while (waiting.length === 0) await new Promise<void>((r) => (arrived = r));
+      return waiting.shift()!;
+    },
+  };
+}
+
+describe('request recorder', () => {
+  const counting = () => {
+    const dropped: Record<DropReason, number> = { queue_full: 0, store_error: 0 };
+    return { dropped, events: { dropped: (reason: DropReason, n: number) => void (dropped[reason] += n) } };
+  };
+
+  test('a slow store: the queue holds queueLimit rows, drops and counts the rest, then writes what it held in order, in batches', async () => {
+    const store = heldWriter();
+    const { dropped, events } = counting();
+    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 100, batch: 10, flushMs: 60_000 });
+    for (let i = 0; i < 10; i++) rec.record(logRow(`r${i}`));
+    const first = await store.next(); // a full batch goes at once, without the timer
+    for (let i = 10; i < 160; i++) rec.record(logRow(`r${i}`));
+    assert.deepEqual(dropped, { queue_full: 50, store_error: 0 });
+    assert.equal(rec.queued, 100);
+    first.go();
+    const flushed = rec.flush();
+    for (let i = 0; i < 10; i++) (await store.next()).go();
+    await flushed;
+    assert.deepEqual(store.batches.flat(), Array.from({ length: 110 }, (_, i) => `r${i}`));
+    assert.ok(store.batches.every((b) => b.length <= 10));
+    assert.equal(rec.queued, 0);
+  });
+
+  test('a store that refuses a batch: its rows are dropped and counted, later rows are written', async () => {
+    const store = heldWriter();
+    const { dropped, events } = counting();
+    const lines: string[] = [];
+    const sink = new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } });
+    const logger = createLogger('error', sink);
+    const rec = new RequestRecorder(store.writer, events, logger, { queueLimit: 100, batch: 4, flushMs: 60_000 });
+    for (let i = 0; i < 4; i++) rec.record(logRow(`f${i}`));
+    (await store.next()).fail(new Error('database is locked'));
+    rec.record(logRow('after'));
+    const flushed = rec.flush();
+    (await store.next()).go();
+    await flushed;
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 4 });
+    assert.deepEqual(store.batches, [['after']]);
+    logger.flush();
+    assert.ok(lines.join('').includes('request log: the store refused a batch'), lines.join(''));
+  });
+
+  test('flush waits for the rows queued before it, not for a flood that follows', async () => {
+    const store = heldWriter();
+    const rec = new RequestRecorder(store.writer, counting().events, createLogger('silent'), { queueLimit: 1_000, batch: 2, flushMs: 60_000 });
+    rec.record(logRow('a'));
+    const flushed = rec.flush();
+    const b1 = await store.next();
+    for (let i = 0; i < 50; i++) rec.record(logRow(`later${i}`));
+    b1.go();
+    await flushed;
+    assert.deepEqual(store.batches, [['a']]);
+    assert.ok(rec.queued > 0, 'the later rows are still queued: flush did not wait for them');
+  });
+});
+
+describe('request log retention', () => {
+  let gw: TestGateway;
+  const deleted: Array<Record<string, unknown>> = [];
+  let sawDelete: (() => void) | undefined;
+  before(async () => {
+    const sink = new Writable({ write(c, _e, done) {
+      for (const l of String(c).split('\n').filter(Boolean)) {
+        const line = JSON.parse(l);
+        if (line.msg === 'request log: deleted expired') { deleted.push(line); sawDelete?.(); }
+      }
+      done();
+    } });
+    gw = await startTestGateway({ adminToken: ADMIN, requestLog: { retentionDays: 2 } }, { logger: createLogger('info', sink), requestLogSweeper: { firstDelayMs: 20, intervalMs: 20 } });
+  });
+  after(() => gw.close());
+
+  test('rows past requestLog.retentionDays are swept; younger ones stay and are still inspected', async () => {
+    const day = 86_400_000;
+    const ids = { old: `req_${'1'.repeat(32)}`, young: `req_${'2'.repeat(32)}` };
+    const seen = new Promise<void>((r) => (sawDelete = r));
+    await gw.store.requestLogWriter.recordRequests([logRow(ids.old, new Date(Date.now() - 2 * day - 60_000).toISOString()), logRow(ids.young, new Date(Date.now() - 2 * day + 3_600_000).toISOString())]);
+    await seen;
+    assert.equal(deleted[0]!.deleted, 1);
+    assertContractError(await http(`${gw.url}/admin/requests/${ids.old}`, { key: ADMIN }), 'request_not_found');
+    const young = await http(`${gw.url}/admin/requests/${ids.young}`, { key: ADMIN });
+    assert.equal(young.status, 200, young.text);
+    assert.equal(young.body.code, 'missing_api_key');
+  });
+});
 
 await defineInspectorSuite('SQLite', async () => undefined, async () => {});
 const pgSkip = await postgresSkipReason();

@@ -30,6 +30,8 @@ export class RequestRecorder {
   /** Rows queued since the start, and rows whose batch was written or dropped since: flush() compares them. */
   private accepted = 0;
   private settled = 0;
+  /** flush() callers: each waits for `settled` to reach its target. */
+  private flushes: Array<{ target: number; resolve: () => void }> = [];
   private readonly flushMs: number;
   private readonly batch: number;
 
@@ -63,8 +65,11 @@ export class RequestRecorder {
     this.timer = undefined;
     this.writing ??= this.drain().finally(() => {
       this.writing = undefined;
-      // Rows that came while the store was failing wait for the next timer, not a tight loop.
-      if (this.queue.length > 0 && !this.closed) {
+      if (this.queue.length === 0) return;
+      // A refused batch stopped the drain: someone flushing goes on at once (each round settles a
+      // batch, so it ends); otherwise the rest waits for the timer, not a tight loop on a failing store.
+      if (this.flushes.length > 0) this.kick();
+      else if (!this.closed) {
         this.timer ??= setTimeout(() => this.kick(), this.flushMs);
         this.timer.unref();
       }
@@ -83,21 +88,33 @@ export class RequestRecorder {
         return;
       } finally {
         this.settled += rows.length;
+        this.releaseFlushes();
       }
     }
   }
 
   /**
    * Resolves once every row queued before the call was written (or dropped by a failing store);
-   * rows queued meanwhile (a flood) are not waited for. Each round settles at least one batch, so
-   * this ends even while the store fails.
+   * rows queued meanwhile (a flood) are not waited for. Rows leave the queue in order, one batch
+   * at a time, so a count of the rows settled tells when they are done.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     const target = this.accepted;
-    while (this.settled < target) {
+    if (this.settled >= target) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.flushes.push({ target, resolve });
       if (!this.writing) this.kick();
-      await this.writing;
+    });
+  }
+
+  private releaseFlushes(): void {
+    if (this.flushes.length === 0) return;
+    const still = [];
+    for (const f of this.flushes) {
+      if (this.settled >= f.target) f.resolve();
+      else still.push(f);
     }
+    this.flushes = still;
   }
 
   /** Writes what is queued; rows recorded afterwards are dropped (shutdown). */
