@@ -61,7 +61,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
   const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
   const inspector = createRequestInspector(deps.store, async () => {
-    await Promise.all([deps.billing.flush(), deps.requestLog.flush()]);
+    await Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()]);
   });
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
