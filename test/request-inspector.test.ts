@@ -161,7 +161,8 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       assertContractError(theirs, 'request_not_found');
       const missingId = `req_${'0'.repeat(32)}`;
       const missing = await inspect(missingId, '?account=other');
-      assert.equal(theirs.body.error.message.replace(mine, 'ID'), missing.body.error.message.replace(missingId, 'ID'));
+      const same = (r: typeof theirs, id: string) => ({ status: r.status, error: { ...r.body.error, request_id: null, message: r.body.error.message.replace(id, 'ID') } });
+      assert.deepEqual(same(theirs, mine), same(missing, missingId));
       // A request refused before its key was known belongs to no account.
       assertContractError(await inspect(refused, '?account=acme'), 'request_not_found');
       assertContractError(await inspect(mine, '?account=no%20such!'), 'invalid_parameter', 'account');
@@ -192,6 +193,12 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       const json = await run(['requests', 'show', id, '--account', 'acme', '--json']);
       assert.equal(json.status, 0, json.stderr);
       assert.deepEqual((({ id: i, status, code }) => ({ id: i, status, code }))(JSON.parse(json.stdout)), { id, status: 400, code: 'invalid_parameter' });
+      const served = await chat(KEYS.acme);
+      const servedTable = await run(['requests', 'show', served.headers.get('x-request-id')!]);
+      assert.equal(servedTable.status, 0, servedTable.stderr);
+      assert.match(servedTable.stdout, new RegExp(`│ tokens in / out +│ ${served.body.usage.prompt_tokens} / ${served.body.usage.completion_tokens} +│`));
+      assert.match(servedTable.stdout, /│ deployment +│ test-chat-sim +│/);
+      assert.match(servedTable.stdout, /│ recorded in +│ ledger +│/);
       const missing = await run(['requests', 'show', 'req_nope']);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /^sluice: No request "req_nope" is known to this gateway\. \(request_not_found\)\n$/);
