@@ -327,6 +327,15 @@ export const configSchema = z.strictObject({
      */
     retentionDays: z.number().int().min(1).max(3650).default(30),
   }).prefault({}),
+  requestLog: z.strictObject({
+    /**
+     * How long the request log keeps what was answered to requests that failed, were refused or
+     * were retried (the request inspector, GET /admin/requests/{id}); a sweeper deletes older rows.
+     */
+    retentionDays: z.number().int().min(1).max(3650).default(7),
+    /** Rows waiting for the store at most; beyond (a flood, a slow store) new ones are dropped and counted. */
+    queueLimit: z.number().int().min(100).max(1_000_000).default(10_000),
+  }).prefault({}),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),

@@ -369,6 +369,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['op'] as const,
       registers: [registry],
     }),
+    requestLogDropped: new Counter({
+      name: 'sluice_request_log_dropped_total',
+      help: 'Request-log rows (what the request inspector shows of failed, refused and retried requests) not written, by reason: queue_full (a flood or a slow store) or store_error (the store refused their batch).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     ledgerBacklogRows: new Gauge({
       name: 'sluice_ledger_backlog_rows',
       help: 'Ledger rows journaled on local disk and not yet committed to the store.',
