@@ -141,6 +141,8 @@ export class DeploymentAdapters {
       if (!this.engine.loadAdapter) throw new AdapterLoadError(`engine ${this.config.engine} cannot load adapters`);
       const cancel = new Cancellation();
       const timer = setTimeout(() => cancel.abort(new AdapterLoadError(`the load did not finish within ${adapter.loadTimeoutMs} ms`)), adapter.loadTimeoutMs);
+      // The load's own socket keeps the process up while it runs; the timer alone must not hold a closing gateway.
+      timer.unref();
       try {
         await this.engine.loadAdapter(this.config, { name, source: adapter.source }, cancel);
       } catch (err) {
