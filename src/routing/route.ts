@@ -108,6 +108,20 @@ async function attempt(ctx: RequestContext, d: Deployment, finish: Finish, deadl
   }
 }
 
+/**
+ * An adapter model's deployment, with the adapter loaded there (precedence 11), or the error that
+ * says why there is none, to weigh with the attempts' errors. A load failing everywhere is the
+ * client's answer on a first attempt; on a retry the failure that caused the retry tells more.
+ */
+async function placeOrExplain(model: RegisteredModel, tried: ReadonlySet<Deployment>, ctx: RequestContext, first: boolean): Promise<Deployment | GatewayError> {
+  try {
+    return await placeAdapter(model, tried, ctx.cancel);
+  } catch (err) {
+    if (!(err instanceof GatewayError) || (first && err.code === 'adapter_load_failed')) throw err;
+    return err;
+  }
+}
+
 export async function route(ctx: RequestContext, registry: ModelRegistry, finish: Finish, events: RouteEvents = {}): Promise<void> {
   const primary = ctx.model!;
   const { maxAttempts } = primary.config.retries;
@@ -135,26 +149,19 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
     }
   };
 
-  /**
-   * An adapter model's deployment, with the adapter loaded there (precedence 11). Its load failing
-   * everywhere is the client's answer on a first attempt; on a retry the first failure tells more.
-   */
-  const tryPlace = async (): Promise<Deployment | undefined> => {
-    try {
-      return await placeAdapter(model, tried, ctx.cancel);
-    } catch (err) {
-      if (!(err instanceof GatewayError) || (attempts === 0 && err.code === 'adapter_load_failed')) throw err;
-      best = moreInformative(best, err);
-      return undefined;
-    }
-  };
-
   for (;;) {
     let d: Deployment | undefined;
-    // Adapter models take their own branch (model.adapter): other requests pay one property read.
-    if (attempts === 0 || (model.adapter ? adapterHasUntried(model, tried) : hasUntried(model, tried))) d = model.adapter ? await tryPlace() : tryChoose();
-    // The same deployment again only when nothing else is left, and never after an engine 500.
-    else if ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any') d = model.adapter ? await tryPlace() : tryChoose();
+    if (attempts === 0 || (model.adapter ? adapterHasUntried(model, tried) : hasUntried(model, tried))
+      // The same deployment again only when nothing else is left, and never after an engine 500.
+      || ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any')) {
+      // Adapter models take their own branch: other requests pay one property read.
+      if (!model.adapter) d = tryChoose();
+      else {
+        const placed = await placeOrExplain(model, tried, ctx, attempts === 0);
+        if (placed instanceof GatewayError) best = moreInformative(best, placed);
+        else d = placed;
+      }
+    }
     if (d === undefined) {
       const next = (fallbacks ??= fallbacksOf(ctx, registry)).shift();
       if (!next) throw best!;
