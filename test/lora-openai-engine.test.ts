@@ -87,6 +87,9 @@ describe('the openai engine against it', () => {
         { id: 'llama-base', deployments: [{ id: 'vllm-1', engine: 'openai', baseUrl: sim.url, upstreamModel: 'sim', maxAdapters: 2 }] },
         { id: 'acme-support', base: 'llama-base', adapter: { source: '/srv/loras/acme-support' } },
         { id: 'acme-broken', base: 'llama-base', adapter: { source: '/srv/secret/broken-acme' } },
+        // A base whose engine serves the Responses API natively: its adapters go there by name too.
+        { id: 'native-base', deployments: [{ id: 'vllm-n', engine: 'openai', baseUrl: sim.url, upstreamModel: 'sim', responses: 'native' }] },
+        { id: 'native-adapter', base: 'native-base', adapter: { source: '/srv/loras/native' } },
       ],
     }, { logger: pino({ level: 'info' }, sink) });
   });
@@ -110,6 +113,12 @@ describe('the openai engine against it', () => {
     assert.ok(listed.some((m) => m.id === 'acme-support'));
     // The base model is untouched.
     assert.equal((await client.chat.completions.create({ model: 'llama-base', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })).model, 'llama-base');
+  });
+
+  test('the Responses API on a native engine: the adapter goes upstream under its name', async () => {
+    const res = await gw.client().responses.create({ model: 'native-adapter', input: 'hi', max_output_tokens: 3 });
+    assert.equal(res.model, 'native-adapter');
+    assert.equal(await simCounter('sluice_sim_adapter_requests_total', '{adapter="native-adapter"}'), 1);
   });
 
   test('a source the engine cannot read: 412 through the official client, no path or engine text; the detail is logged', async () => {

@@ -101,7 +101,9 @@ export class OpenAIEngine implements Engine {
 
   /** A native Responses API body: the gateway's, with the upstream's model name and `stream` set. */
   private responsesBody(call: EngineCall, stream: boolean): string {
-    return JSON.stringify({ ...call.body, model: this.deployment.upstreamModel ?? call.body.model, stream });
+    // An adapter goes upstream by its own name, as in upstreamBody().
+    const model = call.model.adapter === undefined ? this.deployment.upstreamModel ?? call.body.model : call.body.model;
+    return JSON.stringify({ ...call.body, model, stream });
   }
 
   private options(call: EngineCall, stream: boolean, native?: 'responses'): Dispatcher.DispatchOptions {
