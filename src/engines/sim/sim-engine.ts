@@ -1,6 +1,6 @@
 // The built-in simulator as an in-process engine. Faults are turned into the same catalog errors
 // the `openai` engine produces when the standalone simulator injects them over HTTP.
-import type { FaultName, SimSettings } from '../../config/schema.js';
+import type { DeploymentConfig, FaultName, SimSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { CUT_AFTER_CHUNKS, drawFault } from '../../sim/faults.js';
 import type { PrefixCacheStats } from '../../sim/prefix-cache.js';
@@ -8,7 +8,6 @@ import { EngineFullError } from '../../sim/scheduler.js';
 import { SimCore, SimRequestError, type GenerationPlan, type SimLoad } from '../../sim/sim-core.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { AdapterSpec, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
-import type { DeploymentConfig } from '../../config/schema.js';
 import type { Cancellation } from '../../server/cancellation.js';
 import { SimAdapterError, type SimAdapterCounts } from '../../sim/sim-adapters.js';
 import { AdapterLoadError } from '../adapter-load-error.js';
