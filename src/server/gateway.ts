@@ -18,7 +18,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import { engineLoadLog } from '../admission/engine-load-log.js';
-import { circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
+import { adapterLog, circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { responsesRoutes } from '../responses/routes.js';
@@ -120,6 +120,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       engineLoadEvents: (deployment) => engineLoadLog(deployment, logger, metrics),
       circuitEvents: (model, deployment) => circuitLog(model, deployment, logger, metrics),
       healthCheckEvents: (model, deployment) => healthCheckLog(model, deployment, logger),
+      adapterEvents: (model, deployment) => adapterLog(model, deployment, logger, metrics),
     }),
     routeEvents: routeMetrics(metrics),
     metrics,
@@ -129,6 +130,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
   metrics.deployments.list = () => deps.registry.list().flatMap((m) => m.deployments.map((d) => ({ model: m.config.id, deployment: d.config.id, outstanding: d.outstanding, circuit: CIRCUIT[d.circuit.current], healthy: d.activeHealthy })));
+  metrics.adapterDeployments.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.adapters ? [{ model: m.config.id, deployment: d.config.id, loaded: d.adapters.loadedCount() }] : [])));
   metrics.store.ping = () => store.ping();
   metrics.ledger.backlog = () => deps.billing.backlog();
   metrics.engineLoads.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.engineLoad ? [{ deployment: d.config.id, load: d.engineLoad }] : [])));

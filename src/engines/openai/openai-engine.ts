@@ -19,7 +19,9 @@ import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { FAULT_HEADER } from '../../sim/faults.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
-import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import type { AdapterSpec, Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import { Cancellation } from '../../server/cancellation.js';
+import { AdapterLoadError } from '../adapter-load-error.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
 
@@ -83,7 +85,8 @@ export class OpenAIEngine implements Engine {
     // Always the validated object, re-serialized, never the client's bytes: with a key given twice
     // the engine's JSON parser might keep the other value than the one validated and billed.
     let body = call.body;
-    if (this.deployment.upstreamModel) body = { ...body, model: this.deployment.upstreamModel };
+    // An adapter goes upstream by its own name (vLLM serves it as a model of that name).
+    if (this.deployment.upstreamModel && call.model.adapter === undefined) body = { ...body, model: this.deployment.upstreamModel };
     if (!stream) return JSON.stringify(body);
     // A stream, with its usage. Where the body has neither field (JSON.stringify leaves out keys
     // whose value is undefined), they are appended to its text: adding them to a copy of the object
@@ -98,7 +101,9 @@ export class OpenAIEngine implements Engine {
 
   /** A native Responses API body: the gateway's, with the upstream's model name and `stream` set. */
   private responsesBody(call: EngineCall, stream: boolean): string {
-    return JSON.stringify({ ...call.body, model: this.deployment.upstreamModel ?? call.body.model, stream });
+    // An adapter goes upstream by its own name, as in upstreamBody().
+    const model = call.model.adapter === undefined ? this.deployment.upstreamModel ?? call.body.model : call.body.model;
+    return JSON.stringify({ ...call.body, model, stream });
   }
 
   private options(call: EngineCall, stream: boolean, native?: 'responses'): Dispatcher.DispatchOptions {
@@ -237,6 +242,43 @@ export class OpenAIEngine implements Engine {
     }
     // The iterator ends only after a terminal event (else it threw: ended early).
     return { text: JSON.stringify(final), usage: usageOfResponse(final) };
+  }
+
+  /** A POST of the engine's management API (the runtime LoRA endpoints), its answer collected whole. */
+  private async post(path: string, body: Record<string, unknown>, cancel: Cancellation): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.authorization) headers.authorization = this.authorization;
+    try {
+      return await exchange(this.pool, { path: this.basePath + path, method: 'POST', headers, body: JSON.stringify(body) }, cancel, false);
+    } catch (err) {
+      throw connectionError(err, cancel);
+    }
+  }
+
+  /**
+   * vLLM's runtime LoRA API (the engine runs with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True). An engine
+   * that has the adapter already (another gateway replica loaded it) answers 400 "has already been
+   * loaded": it is there. Busy or unreachable engines are the engine's failure, not the adapter's;
+   * every other refusal (no such path, unreadable files, no runtime LoRA API at all) is the adapter's.
+   */
+  async loadAdapter(_d: DeploymentConfig, adapter: AdapterSpec, cancel: Cancellation): Promise<void> {
+    const res = await this.post('/load_lora_adapter', { lora_name: adapter.name, lora_path: adapter.source }, cancel);
+    const { statusCode: status, body } = res;
+    if (status >= 200 && status < 300) return;
+    if (status === 400 && /already (been )?loaded/i.test(body)) return;
+    if (status === 429 || status === 502 || status === 503 || status === 504) throw errorFromUpstreamStatus(status, body, res.headers['retry-after']);
+    throw new AdapterLoadError(`status ${status}: ${body.slice(0, 2000)}`);
+  }
+
+  async unloadAdapter(_d: DeploymentConfig, name: string): Promise<void> {
+    const cancel = new Cancellation();
+    const timer = setTimeout(() => cancel.abort(new Error('unload timed out')), 30_000);
+    try {
+      const res = await this.post('/unload_lora_adapter', { lora_name: name }, cancel);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`unload of ${name} answered ${res.statusCode}: ${res.body.slice(0, 2000)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
