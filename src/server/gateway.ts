@@ -22,6 +22,8 @@ import { circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { responsesRoutes } from '../responses/routes.js';
+import { opsRoutes } from '../ops/routes.js';
+import { TrafficWindow } from '../ops/traffic-window.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
 import { ResponsesSweeper, type SweeperOptions } from '../store/responses-sweeper.js';
@@ -65,6 +67,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   });
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
+    ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store, flushLedger: () => deps.billing.flush() }, adminToken),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
@@ -123,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }),
     routeEvents: routeMetrics(metrics),
     metrics,
+    traffic: new TrafficWindow(),
     limiter,
     requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit }),
   };
@@ -153,6 +157,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
       metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
     }
+    // The API's traffic only: the pages' own polls, scrapes and health probes are not traffic.
+    if (ctx.req.url?.startsWith('/v1/')) deps.traffic.record(model, status, code, ctx.firstByteMs);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
