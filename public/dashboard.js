@@ -80,7 +80,7 @@
       width: Math.max(300, el.clientWidth || 600),
       height: 220,
       scales: { x: { time: true } },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: s.spanGaps === true, points: { show: false } }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: s.spanGaps === true, ...(s.points && { points: { show: true, size: 6 } }) }))],
       axes: [{}, { size: 60 }],
       legend: { live: true },
     };
@@ -93,18 +93,18 @@
     for (const el of document.querySelectorAll('[data-field]')) el.textContent = fmt(field(el.dataset.field, d));
     $('updated').textContent = `Updated ${d.generatedAt}`;
 
-    fillTable('errors', d.traffic.errorsByCode, (e) => [[e.code], [e.status, 'num'], [e.count, 'num'], [e.perSecond, 'num']], 'No errors');
-    fillTable('models', d.models, (m) => [[m.id], [m.state, `state-${m.state}`], [m.requests, 'num'], [m.serverErrors, 'num']], 'No models');
-    fillTable('deployments', d.deployments, (x) => [[x.model], [x.deployment], [x.circuit, `circuit-${x.circuit}`], [x.health, `health-${x.health}`], [x.maintenance ? 'yes' : 'no'], [x.inFlight, 'num']], 'No deployments');
-    fillTable('queues', d.queues, (q) => [[q.deployment], [q.total, 'num'], [q.queued.critical, 'num'], [q.queued.standard, 'num'], [q.queued.batch, 'num'], [q.capacity, 'num'], [q.inService, 'num'], [q.limit, 'num']], 'No deployment has an admission queue');
-    fillTable('rate-limits', d.rateLimits.sinceStart, (r) => [[r.code], [r.scope], [r.count, 'num']], 'None');
-    fillTable('accounts', d.topAccounts.accounts, (a) => [[a.account], [a.requests, 'num'], [a.inputTokens, 'num'], [a.outputTokens, 'num'], [usd(a.spendUsd), 'num']], 'No spend');
+    fillTable('errors', d.traffic.errorsByCode, (e) => [[e.code, 'id'], [e.status, 'num'], [e.count, 'num'], [e.perSecond, 'num']], 'No errors');
+    fillTable('models', d.models, (m) => [[m.id, 'id'], [m.state, `state-${m.state}`], [m.requests, 'num'], [m.serverErrors, 'num']], 'No models');
+    fillTable('deployments', d.deployments, (x) => [[x.model, 'id'], [x.deployment, 'id'], [x.circuit, `circuit-${x.circuit}`], [x.health, `health-${x.health}`], [x.maintenance ? 'yes' : 'no'], [x.inFlight, 'num']], 'No deployments');
+    fillTable('queues', d.queues, (q) => [[q.deployment, 'id'], [q.total, 'num'], [q.queued.critical, 'num'], [q.queued.standard, 'num'], [q.queued.batch, 'num'], [q.capacity, 'num'], [q.inService, 'num'], [q.limit, 'num']], 'No deployment has an admission queue');
+    fillTable('rate-limits', d.rateLimits.sinceStart, (r) => [[r.code, 'id'], [r.scope], [r.count, 'num']], 'None');
+    fillTable('accounts', d.topAccounts.accounts, (a) => [[a.account, 'id'], [a.requests, 'num'], [a.inputTokens, 'num'], [a.outputTokens, 'num'], [usd(a.spendUsd), 'num']], 'No spend');
 
     const s = d.series;
     chart('chart-traffic', [{ label: 'requests/s', stroke: '#0969da' }, { label: 'server errors/s', stroke: '#cf222e' }], [s.t, s.requestsPerSecond, s.serverErrorsPerSecond]);
     const codes = Object.keys(s.errorsPerSecondByCode);
     chart('chart-errors', codes.length > 0 ? codes.map((c, i) => ({ label: c, stroke: PALETTE[i % PALETTE.length] })) : [{ label: 'errors/s', stroke: '#57606a' }], [s.t, ...(codes.length > 0 ? codes.map((c) => s.errorsPerSecondByCode[c]) : [s.t.map(() => 0)])]);
-    chart('chart-ttft', [{ label: 'p50', stroke: '#1a7f37', spanGaps: true }, { label: 'p95', stroke: '#9a6700', spanGaps: true }, { label: 'p99', stroke: '#cf222e', spanGaps: true }], [s.t, s.ttftMs.p50, s.ttftMs.p95, s.ttftMs.p99]);
+    chart('chart-ttft', [{ label: 'p50', stroke: '#1a7f37', spanGaps: true, points: true }, { label: 'p95', stroke: '#9a6700', spanGaps: true, points: true }, { label: 'p99', stroke: '#cf222e', spanGaps: true, points: true }], [s.t, s.ttftMs.p50, s.ttftMs.p95, s.ttftMs.p99]);
     document.body.dataset.generatedAt = d.generatedAt;
   }
 

@@ -39,6 +39,7 @@ before(async () => {
       simModel('flaky', { ...SINGLE_ATTEMPT }, { faultRates: { crash: 1 } }),
       simModel('drained', { maintenance: true }),
       simModel('secret-model', { owner: 'acme-corp' }),
+      { id: 'queued', deployments: [{ id: 'queued-sim', engine: 'sim', admission: { maxConcurrency: 3, maxQueue: 16 }, sim: { ttftMs: 1, itlMs: 1 } }] },
     ],
   });
   bigKey = (await createKeyFor(gw.store, 'big-spender')).key;
@@ -118,7 +119,7 @@ test('the dashboard data shows circuits, health and top spenders from the ledger
   const { body: d } = await data();
   const deployment = d.deployments.find((x: any) => x.model === 'drained');
   assert.deepEqual({ ...deployment }, { model: 'drained', deployment: 'drained-sim', circuit: 'closed', health: 'healthy', maintenance: false, inFlight: 0 });
-  assert.deepEqual(d.queues, [], 'no deployment here has an admission queue');
+  assert.deepEqual(d.queues, [{ model: 'queued', deployment: 'queued-sim', queued: { critical: 0, standard: 0, batch: 0 }, total: 0, capacity: 16, inService: 0, limit: 3 }], 'the one deployment with an admission queue');
   assert.deepEqual(d.rateLimits, { refused: 0, sinceStart: [] });
 
   await gw.settled();
