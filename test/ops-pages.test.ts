@@ -184,6 +184,10 @@ test('GET /status: public models with their state, escaped; nothing private; cac
   } finally {
     await http(`${gw.url}/admin/models/chat-a`, { method: 'PATCH', key: ADMIN, body: JSON.stringify({ maintenance: false }) });
   }
+  const head = await fetch(`${gw.url}/status`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get('content-type')!, /^text\/html/);
+  assert.equal(await head.text(), '');
   const css = await http(`${gw.url}/status/status.css`);
   assert.equal(css.status, 200);
   assert.match(css.headers.get('content-type')!, /^text\/css/);

@@ -16,15 +16,14 @@ export function opsRoutes(src: DashboardSources, adminToken: string | undefined)
   const assets = opsAssets();
   const status = new StatusPage(src.registry, src.traffic);
   const file = (path: string, a: Asset): Route => ({ method: 'GET', path, handler: async (ctx) => sendAsset(ctx, a) });
+  const statusPage: Route['handler'] = async (ctx) => {
+    const page = status.current();
+    sendCached(ctx, page.html, 'text/html; charset=utf-8', page.etag, { 'cache-control': `public, max-age=${status.maxAgeSeconds(page)}`, 'content-security-policy': STATUS_CSP });
+  };
   const routes: Route[] = [
-    {
-      method: 'GET',
-      path: '/status',
-      handler: async (ctx) => {
-        const page = status.current();
-        sendCached(ctx, page.html, 'text/html; charset=utf-8', page.etag, { 'cache-control': `public, max-age=${status.maxAgeSeconds(page)}`, 'content-security-policy': STATUS_CSP });
-      },
-    },
+    { method: 'GET', path: '/status', handler: statusPage },
+    // Uptime monitors often ask with HEAD; Node sends the headers without the body.
+    { method: 'HEAD', path: '/status', handler: statusPage },
     file('/status/status.css', assets.statusCss),
   ];
   const auth = createAdminAuth(adminToken);
