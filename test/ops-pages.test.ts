@@ -28,7 +28,7 @@ function chat(model: string, opts: { key?: string; stream?: boolean; fault?: str
 }
 
 /** What the test sent, and so what the window must hold. */
-const SENT = { requests: 25, serverErrors: 13, streams: 6, byCode: { engine_error: 12, upstream_unknown_error: 1, invalid_api_key: 1 } };
+const SENT = { requests: 27, serverErrors: 13, streams: 6, byCode: { engine_error: 12, upstream_unknown_error: 1, invalid_api_key: 1, rate_limit_requests: 1 } };
 
 before(async () => {
   gw = await startTestGateway({
@@ -43,6 +43,7 @@ before(async () => {
     ],
   });
   bigKey = (await createKeyFor(gw.store, 'big-spender')).key;
+  const limitedKey = (await createKeyFor(gw.store, 'limited', { limits: { rpm: 1 } })).key;
   const expect = async (p: Promise<{ status: number; text: string }>, status: number) => {
     const r = await p;
     assert.equal(r.status, status, r.text);
@@ -56,6 +57,8 @@ before(async () => {
   for (let i = 0; i < 10; i++) await expect(chat('flaky'), 500);
   await expect(chat('chat-a', { key: 'sk-not-a-real-key-000000000000' }), 401);
   for (let i = 0; i < 2; i++) await expect(chat(XSS, { stream: true }), 200);
+  await expect(chat('chat-a', { key: limitedKey }), 200);
+  await expect(chat('chat-a', { key: limitedKey }), 429);
 });
 
 after(async () => {
@@ -81,12 +84,13 @@ test('the dashboard data counts what the gateway served: requests, server errors
   assert.equal(d.traffic.serverErrors, SENT.serverErrors);
   assert.equal(d.traffic.serverErrorRatio, Math.round((SENT.serverErrors / SENT.requests) * 10_000) / 10_000);
   assert.ok(d.window.seconds > 0 && d.window.seconds <= 300);
-  assert.equal(d.traffic.requestsPerSecond, Math.round((SENT.requests / d.window.seconds) * 1000) / 1000);
+  // Both figures are rounded to 3 decimals: the rate may differ from one recomputed from the rounded seconds in its last digit.
+  assert.ok(Math.abs(d.traffic.requestsPerSecond - SENT.requests / d.window.seconds) <= 0.002, `${d.traffic.requestsPerSecond} requests/s over ${d.window.seconds} s`);
   assert.deepEqual(Object.fromEntries(d.traffic.errorsByCode.map((e: any) => [e.code, e.count])), SENT.byCode);
   assert.deepEqual(d.traffic.errorsByCode.find((e: any) => e.code === 'upstream_unknown_error').status, 520);
 
   const model = (id: string) => d.models.find((m: any) => m.id === id);
-  assert.deepEqual([model('chat-a').requests, model('chat-a').serverErrors], [12, 3]);
+  assert.deepEqual([model('chat-a').requests, model('chat-a').serverErrors], [14, 3]);
   assert.deepEqual([model('flaky').requests, model('flaky').serverErrors], [10, 10]);
   assert.deepEqual([model(XSS).requests, model(XSS).serverErrors], [2, 0]);
   assert.deepEqual([model('chat-a').state, model('flaky').state, model('drained').state, model(XSS).state], ['degraded', 'outage', 'maintenance', 'operational']);
@@ -120,12 +124,13 @@ test('the dashboard data shows circuits, health and top spenders from the ledger
   const deployment = d.deployments.find((x: any) => x.model === 'drained');
   assert.deepEqual({ ...deployment }, { model: 'drained', deployment: 'drained-sim', circuit: 'closed', health: 'healthy', maintenance: false, inFlight: 0 });
   assert.deepEqual(d.queues, [{ model: 'queued', deployment: 'queued-sim', queued: { critical: 0, standard: 0, batch: 0 }, total: 0, capacity: 16, inService: 0, limit: 3 }], 'the one deployment with an admission queue');
-  assert.deepEqual(d.rateLimits, { refused: 0, sinceStart: [] });
+  assert.deepEqual(d.rateLimits, { refused: 1, sinceStart: [{ code: 'rate_limit_requests', scope: 'key', count: 1 }] });
+  assert.deepEqual(d.shedSinceStart, []);
 
   await gw.settled();
   const spent = await gw.store.db.selectFrom('ledger').select(['account_id', (eb) => eb.fn.sum<number>('cost_nanos').as('nanos'), (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
   const expected = spent.map((r) => ({ account: r.account_id, requests: Number(r.n), spendUsd: Number(r.nanos) / NANOS_PER_USD })).sort((a, b) => b.spendUsd - a.spendUsd);
-  assert.equal(expected.length, 2);
+  assert.equal(expected.length, 3);
   assert.ok(expected[0]!.spendUsd > 0);
   assert.deepEqual(d.topAccounts.accounts.map((a: any) => ({ account: a.account, requests: a.requests, spendUsd: a.spendUsd })), expected);
   assert.equal(d.topAccounts.accounts[0].account, 'big-spender', '64 output tokens a request spend more than 8');
