@@ -197,3 +197,14 @@ test('GET /status: public models with their state, escaped; nothing private; cac
   assert.equal(css.status, 200);
   assert.match(css.headers.get('content-type')!, /^text\/css/);
 });
+
+test('without an admin token there is no dashboard, and the status page is still served', async () => {
+  const plain = await startTestGateway();
+  try {
+    assert.equal((await http(`${plain.url}/status`)).status, 200);
+    assertContractError(await http(`${plain.url}/admin/dashboard`), 'route_not_found');
+    assertContractError(await http(`${plain.url}/admin/dashboard/data`, { key: ADMIN }), 'route_not_found');
+  } finally {
+    await plain.close();
+  }
+});
