@@ -98,7 +98,7 @@
     fillTable('deployments', d.deployments, (x) => [[x.model, 'id'], [x.deployment, 'id'], [x.circuit, `circuit-${x.circuit}`], [x.health, `health-${x.health}`], [x.maintenance ? 'yes' : 'no'], [x.inFlight, 'num']], 'No deployments');
     fillTable('queues', d.queues, (q) => [[q.deployment, 'id'], [q.total, 'num'], [q.queued.critical, 'num'], [q.queued.standard, 'num'], [q.queued.batch, 'num'], [q.capacity, 'num'], [q.inService, 'num'], [q.limit, 'num']], 'No deployment has an admission queue');
     fillTable('rate-limits', d.rateLimits.sinceStart, (r) => [[r.code, 'id'], [r.scope], [r.count, 'num']], 'None');
-    fillTable('accounts', d.topAccounts.accounts, (a) => [[a.account, 'id'], [a.requests, 'num'], [a.inputTokens, 'num'], [a.outputTokens, 'num'], [usd(a.spendUsd), 'num']], 'No spend');
+    fillTable('accounts', d.topAccounts.accounts, (a) => [[a.account, 'id'], [a.requests, 'num'], [a.inputTokens, 'num'], [a.outputTokens, 'num'], [usd(a.spendUsd), 'num']], d.topAccounts.available ? 'No spend' : 'The store did not answer');
 
     const s = d.series;
     chart('chart-traffic', [{ label: 'requests/s', stroke: '#0969da' }, { label: 'server errors/s', stroke: '#cf222e' }], [s.t, s.requestsPerSecond, s.serverErrorsPerSecond]);

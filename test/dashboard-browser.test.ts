@@ -50,6 +50,7 @@ before(async () => {
     chat(XSS_MODEL, { key: xssKey }),
   ];
   for (const s of sends) await s;
+  await gw.settled(); // the ledger rows in the database before the dashboard reads the top spenders
   browser = await launchChromium();
 });
 

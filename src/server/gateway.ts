@@ -67,7 +67,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   });
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
-    ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store, flushLedger: () => deps.billing.flush() }, adminToken),
+    ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store }, adminToken),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
