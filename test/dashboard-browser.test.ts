@@ -135,7 +135,7 @@ test('the dashboard signs in with the admin token, shows the data endpoint\'s nu
   assert.equal(shown.fields['traffic.requests'], '9');
   assert.equal(now.traffic.requests, 9);
   assert.equal(shown.fields['traffic.serverErrors'], '2');
-  assert.equal(shown.fields['ttft.streams'], '4');
+  assert.equal(shown.fields['ttft.count'], '7', '4 streams and 3 whole answers whose first token the simulator reports');
   assert.deepEqual(shown.tables.errors!.map((r) => [r[0], r[2]]), [['engine_error', '2']]);
 
   // Markup in a model id and an account id is text: shown as typed, never run, no element made.

@@ -28,7 +28,7 @@ function chat(model: string, opts: { key?: string; stream?: boolean; fault?: str
 }
 
 /** What the test sent, and so what the window must hold. */
-const SENT = { requests: 27, serverErrors: 13, streams: 6, byCode: { engine_error: 12, upstream_unknown_error: 1, invalid_api_key: 1, rate_limit_requests: 1 } };
+const SENT = { requests: 27, serverErrors: 13, byCode: { engine_error: 12, upstream_unknown_error: 1, invalid_api_key: 1, rate_limit_requests: 1 } };
 
 before(async () => {
   gw = await startTestGateway({
@@ -98,16 +98,9 @@ test('the dashboard data counts what the gateway served: requests, server errors
   assert.deepEqual([model('chat-a').state, model('flaky').state, model('drained').state, model(XSS).state], ['degraded', 'outage', 'maintenance', 'operational']);
   assert.equal(model('secret-model').owner, 'acme-corp', 'the admin sees private models, marked');
 
-  // Time to first token: the streams' own first-byte times, as the ledger recorded them.
-  await gw.settled();
-  const rows = await gw.store.db.selectFrom('ledger').select('first_byte_ms').where('first_byte_ms', 'is not', null).execute();
-  const ttfts = rows.map((r) => Number(r.first_byte_ms)).sort((a, b) => a - b);
-  assert.equal(ttfts.length, SENT.streams);
-  assert.equal(d.ttft.streams, SENT.streams);
-  for (const [q, got] of [[0.5, d.ttft.p50Ms], [0.95, d.ttft.p95Ms], [0.99, d.ttft.p99Ms]] as const) {
-    const exact = nearestRank(ttfts, q);
-    assert.ok(Math.abs(got - exact) <= exact * 0.02 + 0.02, `p${q * 100}: ${got} ms vs ${exact} ms in the ledger`);
-  }
+  // Time to first token: the 6 streams, and the 6 whole answers the simulator reported a first token for.
+  assert.equal(d.ttft.count, 12);
+  assert.ok(d.ttft.p50Ms > 0 && d.ttft.p50Ms <= d.ttft.p95Ms && d.ttft.p95Ms <= d.ttft.p99Ms, JSON.stringify(d.ttft));
 
   // The series add up to the totals; the pages' own requests are not traffic.
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -223,5 +216,29 @@ test('a store that does not answer leaves the dashboard up, without top spenders
     assert.equal(typeof r.body.traffic.requests, 'number');
   } finally {
     await g.close().catch(() => undefined);
+  }
+});
+
+test('the first-token percentiles are the streams\' own first-byte times, as the ledger recorded them, within 2%', async () => {
+  // A gateway of its own, serving streams only: every time to first token is in the ledger.
+  const g = await startTestGateway({ adminToken: ADMIN });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const r = await http(`${g.baseURL}/chat/completions`, { method: 'POST', key: g.key, body: JSON.stringify({ model: 'test-chat', stream: true, messages: [{ role: 'user', content: `Say hello ${i}.` }], max_tokens: 4 }) });
+      assert.equal(r.status, 200, r.text);
+    }
+    await g.settled();
+    const d = (await http(`${g.url}/admin/dashboard/data`, { key: ADMIN })).body;
+    const rows = await g.store.db.selectFrom('ledger').select('first_byte_ms').execute();
+    const ttfts = rows.map((r) => Number(r.first_byte_ms)).sort((a, b) => a - b);
+    assert.equal(ttfts.length, 20);
+    assert.ok(ttfts.every((t) => t > 0));
+    assert.equal(d.ttft.count, 20);
+    for (const [q, got] of [[0.5, d.ttft.p50Ms], [0.95, d.ttft.p95Ms], [0.99, d.ttft.p99Ms]] as const) {
+      const exact = nearestRank(ttfts, q);
+      assert.ok(Math.abs(got - exact) <= exact * 0.02 + 0.02, `p${q * 100}: ${got} ms vs ${exact} ms in the ledger`);
+    }
+  } finally {
+    await g.close();
   }
 });

@@ -56,7 +56,7 @@ test('the traffic window counts requests, server errors, codes and models, and f
   assert.equal(t.serverErrors, 2);
   assert.deepEqual(t.byCode, { engine_error: 1, upstream_invalid_response: 1, rate_limit_requests: 1, invalid_api_key: 1 });
   assert.deepEqual(t.byModel, { a: { requests: 4, serverErrors: 2 }, b: { requests: 1, serverErrors: 0 } });
-  assert.equal(t.ttft.streams, 3);
+  assert.equal(t.ttft.count, 3);
   assert.ok(Math.abs(t.ttft.p50Ms! - 12) <= 12 * 0.02, `p50 ${t.ttft.p50Ms}`);
   assert.ok(Math.abs(t.ttft.p99Ms! - 30) <= 30 * 0.02, `p99 ${t.ttft.p99Ms}`);
   assert.ok(t.seconds >= WINDOW_SECONDS - SLOT_SECONDS && t.seconds <= WINDOW_SECONDS, `${t.seconds}`);
@@ -73,7 +73,7 @@ test('the traffic window counts requests, server errors, codes and models, and f
   t = w.totals();
   assert.equal(t.requests, 1, 'the first slot left the window');
   assert.deepEqual(t.byCode, {});
-  assert.equal(t.ttft.streams, 0);
+  assert.equal(t.ttft.count, 0);
   assert.equal(t.ttft.p50Ms, null);
 });
 

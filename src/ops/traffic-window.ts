@@ -29,7 +29,7 @@ interface Slot {
   serverErrors: number;
   byCode: Map<string, number>;
   byModel: Map<string, ModelCounts>;
-  /** Streams' times to first token, in quantile-buckets.ts buckets. */
+  /** Times to first token, in quantile-buckets.ts buckets. */
   ttft: Uint32Array;
   ttftCount: number;
 }
@@ -42,7 +42,7 @@ export interface TrafficPoint {
   requests: number;
   serverErrors: number;
   byCode: Record<string, number>;
-  /** p50, p95, p99 of the slot's times to first token, ms; null without streams. */
+  /** p50, p95, p99 of the slot's times to first token, ms; null without any. */
   ttftMs: [number | null, number | null, number | null];
 }
 
@@ -54,7 +54,8 @@ export interface TrafficTotals {
   /** Error answers by catalog code (4xx and 5xx, and streams that failed after they started). */
   byCode: Record<string, number>;
   byModel: Record<string, ModelCounts>;
-  ttft: { streams: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null };
+  /** Requests whose first token's time is known (as in the time-to-first-token histogram), and its percentiles. */
+  ttft: { count: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null };
 }
 
 const PERCENTILES = [0.5, 0.95, 0.99] as const;
@@ -70,7 +71,8 @@ export class TrafficWindow {
 
   /**
    * One answered API request: its configured model ('' when none was resolved), HTTP status,
-   * catalog code ('' on success) and, for a stream that started, its time to first token.
+   * catalog code ('' on success) and its time to first token where known (a stream's first
+   * byte; a whole answer's first token where the engine reports it).
    */
   record(model: string, status: number, code: string, firstTokenMs: number | undefined): void {
     const slot = this.slotAt(Math.floor(this.now() / SLOT_MS));
@@ -100,7 +102,7 @@ export class TrafficWindow {
     const ttft = new Uint32Array(BUCKET_COUNT);
     let requests = 0;
     let serverErrors = 0;
-    let streams = 0;
+    let withFirstToken = 0;
     for (const s of this.live(current)) {
       requests += s.requests;
       serverErrors += s.serverErrors;
@@ -111,12 +113,12 @@ export class TrafficWindow {
         m.serverErrors += c.serverErrors;
       }
       if (s.ttftCount > 0) for (let i = 0; i < BUCKET_COUNT; i++) ttft[i]! += s.ttft[i]!;
-      streams += s.ttftCount;
+      withFirstToken += s.ttftCount;
     }
     const [p50Ms, p95Ms, p99Ms] = quantiles(ttft, PERCENTILES);
     // A gateway up for less than the window has seen less: its rates are over its uptime.
     const seconds = Math.max(1, Math.min((WINDOW_SLOTS - 1) * SLOT_SECONDS + (nowMs - current * SLOT_MS) / 1000, (nowMs - this.startedAt) / 1000));
-    return { seconds: Math.round(seconds * 1000) / 1000, requests, serverErrors, byCode, byModel, ttft: { streams, p50Ms: p50Ms!, p95Ms: p95Ms!, p99Ms: p99Ms! } };
+    return { seconds: Math.round(seconds * 1000) / 1000, requests, serverErrors, byCode, byModel, ttft: { count: withFirstToken, p50Ms: p50Ms!, p95Ms: p95Ms!, p99Ms: p99Ms! } };
   }
 
   /** One point per slot of the window, oldest first, the slot in progress last. */

@@ -152,13 +152,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     const code = ctx.errorCode ?? err?.code ?? '';
     metrics.countRequest(endpoint, model, ctx.deployment?.config.id ?? '', status, code);
-    if (ctx.endpoint) {
-      // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
-      const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
-      metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
-    }
+    // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
+    const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
+    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
     // The API's traffic only: the pages' own polls, scrapes and health probes are not traffic.
-    if (ctx.req.url?.startsWith('/v1/')) deps.traffic.record(model, status, code, ctx.firstByteMs);
+    if (ctx.req.url?.startsWith('/v1/')) deps.traffic.record(model, status, code, firstMs);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
