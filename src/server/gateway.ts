@@ -22,6 +22,8 @@ import { adapterLog, circuitLog, healthCheckLog, routeMetrics } from '../routing
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { responsesRoutes } from '../responses/routes.js';
+import { opsRoutes } from '../ops/routes.js';
+import { TrafficWindow } from '../ops/traffic-window.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
 import { ResponsesSweeper, type SweeperOptions } from '../store/responses-sweeper.js';
@@ -65,6 +67,7 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   });
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
+    ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store }, adminToken),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
@@ -124,6 +127,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }),
     routeEvents: routeMetrics(metrics),
     metrics,
+    traffic: new TrafficWindow(),
     limiter,
     requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit }),
   };
@@ -150,11 +154,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     const code = ctx.errorCode ?? err?.code ?? '';
     metrics.countRequest(endpoint, model, ctx.deployment?.config.id ?? '', status, code);
-    if (ctx.endpoint) {
-      // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
-      const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
-      metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
-    }
+    // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
+    const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
+    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
+    // The API's traffic only: the pages' own polls, scrapes and health probes are not traffic.
+    if (ctx.req.url?.startsWith('/v1/')) deps.traffic.record(model, status, code, firstMs);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,

@@ -289,6 +289,30 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.equal((await store.usage.report({ account: 'nobody' })).totals.costNanos, 0);
     });
 
+    test('usage: the top accounts by spend since a time, biggest first, at most `limit`; older rows left out', async () => {
+      const now = Date.now();
+      // Request ids as the gateway makes them: the start time in hex, then randomness.
+      const id = (ms: number, n: number) => `req_${ms.toString(16).padStart(12, '0')}${n.toString(16).padStart(20, '0')}`;
+      const row = (ms: number, n: number, account: string, costNanos: number) => ({ ...ledgerRow(id(ms, n), account, `k-${account}`, 'm', 3, 4), cost_nanos: costNanos, created_at: new Date(ms).toISOString() });
+      // Spends far above the other tests' rows, which share this store.
+      await store.db.insertInto('ledger').values([
+        row(now - 1_000, 1, 'top-big', 5e12),
+        row(now - 2_000, 2, 'top-big', 3e12),
+        row(now - 3_000, 3, 'top-mid', 7e12),
+        row(now - 4_000, 4, 'top-small', 1e12),
+        row(now - 2 * 3_600_000, 5, 'top-old', 9e13),
+      ]).execute();
+      const top = await store.usage.topAccounts(new Date(now - 3_600_000), 2);
+      assert.deepEqual(top, [
+        { account: 'top-big', requests: 2, inputTokens: 6, outputTokens: 8, costNanos: 8e12 },
+        { account: 'top-mid', requests: 1, inputTokens: 3, outputTokens: 4, costNanos: 7e12 },
+      ]);
+      const all = await store.usage.topAccounts(new Date(now - 3_600_000), 100);
+      assert.ok(all.some((a) => a.account === 'top-small'));
+      assert.ok(!all.some((a) => a.account === 'top-old'), 'a row from before `since` is not counted');
+      assert.deepEqual(await store.usage.topAccounts(new Date(now + 60_000), 10), []);
+    });
+
     describe('stored responses', () => {
       const HOUR = 3_600_000;
       const past = (ms: number) => new Date(Date.now() - ms).toISOString();
