@@ -20,6 +20,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# The status page's and the dashboard's files (read once at start; uPlot comes from node_modules).
+COPY public ./public
 # /data holds the SQLite file and the ledger's journal: the journal is the only copy of usage
 # not yet committed to the store, so keep it on a volume that outlives the container.
 RUN mkdir /data && chown node:node /data

@@ -70,12 +70,13 @@ const OCCUPANCY_GAUGES = ['sluice_admission_queue_length', 'sluice_admission_in_
 /**
  * Gauges that are not the gateway's occupancy: settings (the limit in force, the queue's
  * capacity), health verdicts (the store's too), the engine's own published load (engineMetrics;
- * this test reads the engine's /metrics itself), and the ledger backlog's age (0 whenever its
- * rows, an occupancy gauge, are).
+ * this test reads the engine's /metrics itself), the ledger backlog's age (0 whenever its
+ * rows, an occupancy gauge, are), and the LoRA adapters a deployment holds (engine state, not
+ * requests; this test has none).
  */
 const OTHER_GAUGES = [
   'sluice_admission_limit', 'sluice_admission_queue_capacity', 'sluice_deployment_circuit_state', 'sluice_deployment_healthy',
-  'sluice_store_up', 'sluice_ledger_backlog_age_seconds',
+  'sluice_store_up', 'sluice_ledger_backlog_age_seconds', 'sluice_adapters_loaded',
   'sluice_engine_requests_running', 'sluice_engine_requests_waiting', 'sluice_engine_kv_cache_usage_ratio', 'sluice_engine_saturated',
 ];
 /** prom-client's default process metrics (heap, handles, event loop): the whole test process's. */

@@ -11,7 +11,7 @@ const contractPath = new URL('../../../shared/ERROR-CONTRACT.md', import.meta.ur
 const docsPath = new URL('../../docs/errors.md', import.meta.url);
 
 /** Codes Sluice adds beyond the contract ("codes may be added; none may change meaning"). */
-const ADDED: ErrorCode[] = ['unsupported_content_type', 'malformed_request', 'headers_too_large', 'stream_timeout', 'account_not_found', 'key_not_found', 'already_exists', 'deployment_not_found', 'response_not_found'];
+const ADDED: ErrorCode[] = ['unsupported_content_type', 'malformed_request', 'headers_too_large', 'stream_timeout', 'account_not_found', 'key_not_found', 'already_exists', 'deployment_not_found', 'response_not_found', 'request_not_found'];
 
 interface ContractRow { status: number; type: string; code: string; retryable: boolean; withWait: boolean }
 

@@ -18,6 +18,7 @@ before(async () => {
   gw = await startTestGateway({
     models: [
       simModel('m', {}, { itlMs: 2 }),
+      simModel('whole', {}, { ttftMs: 40, itlMs: 2 }),
       { id: 'queued', deployments: [{ id: 'queued-sim', engine: 'sim', sim: { ttftMs: 1, itlMs: 1 }, admission: { maxConcurrency: 4, maxQueue: 40 } }] },
     ],
   });
@@ -40,6 +41,20 @@ test('a stream is counted by deployment and in the GenAI histograms', async () =
   assert.equal(value(text, new RegExp(`^gen_ai_client_token_usage_sum\\{${op},gen_ai_token_type="output"\\} (\\d+)$`, 'm')), 6);
   assert.ok(value(text, new RegExp(`^gen_ai_client_token_usage_sum\\{${op},gen_ai_token_type="input"\\} (\\d+)$`, 'm'))! > 0);
   assert.equal(value(text, new RegExp(`^gen_ai_server_request_duration_seconds_count\\{${op},error_type=""\\} (\\d+)$`, 'm')), 1);
+});
+
+test('a non-streamed answer has its time to first token too: when the engine produced it, not when the answer left', async () => {
+  const r = await gw.client().chat.completions.create({ model: 'whole', messages: [{ role: 'user', content: 'hi' }], max_tokens: 30 });
+  assert.equal(r.usage?.completion_tokens, 30);
+  const text = await metrics();
+  const op = 'gen_ai_operation_name="chat",gen_ai_request_model="whole"';
+  assert.equal(value(text, new RegExp(`^gen_ai_server_time_to_first_token_seconds_count\\{${op}\\} (\\d+)$`, 'm')), 1);
+  const ttft = value(text, new RegExp(`^gen_ai_server_time_to_first_token_seconds_sum\\{${op}\\} ([\\d.e-]+)$`, 'm'))!;
+  const total = value(text, new RegExp(`^gen_ai_server_request_duration_seconds_sum\\{${op},error_type=""\\} ([\\d.e-]+)$`, 'm'))!;
+  // The engine's 40 ms before its first token, then 29 more tokens 2 ms apart: the first token
+  // comes well before the whole answer.
+  assert.ok(ttft >= 0.035 && ttft < total - 0.03, `ttft ${ttft} s, duration ${total} s`);
+  assert.equal(value(text, new RegExp(`^gen_ai_server_time_per_output_token_seconds_count\\{${op}\\} (\\d+)$`, 'm')), 1);
 });
 
 test('a failed request carries its error code as error_type and its deployment', async () => {

@@ -34,6 +34,18 @@ const fault = (name: string) => ({ headers: { 'x-sluice-fault': name } });
 
 type Event = { type: string; sequence_number: number } & Record<string, any>;
 
+/** A response stored off the request path: looked up until it is there (at most ~2 s). */
+async function storedEventually(id: string) {
+  for (let i = 0; ; i++) {
+    try {
+      return await client.responses.retrieve(id);
+    } catch (err) {
+      if (i >= 40 || !(err instanceof APIError && err.status === 404)) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 async function collect(stream: AsyncIterable<unknown>): Promise<Event[]> {
   const events: Event[] = [];
   for await (const e of stream) events.push(e as Event);
@@ -178,6 +190,10 @@ describe('POST /v1/responses, streamed', () => {
     assert.equal(failed!.type, 'response.failed');
     assert.equal(failed!.response.status, 'failed');
     assert.ok(events.some((e) => e.type === 'response.output_text.delta'), 'text came first');
+    // Kept as failed (stored without holding up the error; looked up until it lands).
+    const stored = await storedEventually(failed!.response.id as string);
+    assert.equal(stored.status, 'failed');
+    assert.deepEqual(stored.error, failed!.response.error);
 
     const thrown = await collect(await client.responses.create({ model: 'test-chat', input: 'Say hello', stream: true }, fault('cut-stream'))).catch((e: unknown) => e);
     assert.ok(thrown instanceof APIError, String(thrown));

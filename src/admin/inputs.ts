@@ -59,11 +59,17 @@ export const usageQuery = z.strictObject({
   to: dateOrDateTime.optional(),
 });
 
+/** GET /admin/requests/{id}: `account` scopes the answer to one account (another's request is not found). */
+export const requestQuery = z.strictObject({
+  account: id.optional(),
+});
+
 export type CreateAccountInput = z.infer<typeof createAccountInput>;
 export type PatchAccountInput = z.infer<typeof patchAccountInput>;
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
 export type PatchKeyInput = z.infer<typeof patchKeyInput>;
 export type UsageQuery = z.infer<typeof usageQuery>;
+export type RequestQuery = z.infer<typeof requestQuery>;
 
 /** Run-time model settings (admin/model-operations.ts): held in memory, back to the config at restart. */
 export const patchModelInput = z.strictObject({

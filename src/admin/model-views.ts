@@ -36,7 +36,24 @@ export function deploymentView(d: Deployment, now = performance.now()) {
     }),
     // Polled but no fresh reading (engine unreachable, metrics stale): null, as admission then ignores it.
     ...(d.engineLoad && { engineLoad: load ? { running: load.running, waiting: load.waiting, kvCacheUsage: load.kvCacheUsage ?? null } : null }),
+    // Adapters this replica loaded here (least recently used first); failed loads still remembered.
+    ...(d.adapters && { adapters: { max: d.adapters.max, ...d.adapters.state(now) } }),
   };
+}
+
+/**
+ * An adapter model's load state on each of its base's deployments: loaded, loading, failed (with
+ * how long the failure is still remembered), or absent. Never its source (a path on the engine).
+ */
+function adapterView(m: RegisteredModel, now: number) {
+  const { base, load } = m.adapter!;
+  const on = base.deployments.map((d) => {
+    const s = d.adapters!.state(now);
+    const failed = s.failed.find((f) => f.name === load.name);
+    const state = s.loaded.includes(load.name) ? 'loaded' : s.loading.includes(load.name) ? 'loading' : failed ? 'failed' : 'absent';
+    return { deployment: d.config.id, state, ...(failed && { retryInMs: failed.retryInMs }) };
+  });
+  return { base: base.config.id, deployments: on };
 }
 
 export function modelView(m: RegisteredModel, now = performance.now()) {
@@ -45,6 +62,7 @@ export function modelView(m: RegisteredModel, now = performance.now()) {
     kind: m.config.kind,
     ...(m.config.owner !== undefined && { owner: m.config.owner }),
     maintenance: m.maintenance,
+    ...(m.adapter && { adapter: adapterView(m, now) }),
     deployments: m.deployments.map((d) => deploymentView(d, now)),
   };
 }

@@ -1,5 +1,6 @@
-// The admin API: accounts, credits, keys, usage and stored responses (in the store), and the
-// models' run-time state (in this replica's registry), JSON in and out, behind the admin token.
+// The admin API: accounts, credits, keys, usage, stored responses and the request inspector (in
+// the store), and the models' run-time state (in this replica's registry), JSON in and out,
+// behind the admin token.
 import type { z } from 'zod';
 import { validateBody } from '../openai/validate.js';
 import type { Route, RouteHandler } from '../server/router.js';
@@ -7,13 +8,14 @@ import type { RequestContext } from '../server/context.js';
 import { readJsonBody, type BodyLimits } from '../server/body.js';
 import { sendJson } from '../server/respond.js';
 import { createAdminAuth } from './admin-auth.js';
-import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchDeploymentInput, patchKeyInput, patchModelInput, usageQuery } from './inputs.js';
+import { addCreditsInput, createAccountInput, createKeyInput, patchAccountInput, patchDeploymentInput, patchKeyInput, patchModelInput, requestQuery, usageQuery } from './inputs.js';
 import type { Actor, ModelOperations } from './model-operations.js';
 import type { AdminOperations } from './operations.js';
+import type { RequestInspector } from './request-inspector.js';
 
 type Params = Record<string, string | undefined>;
 
-export function adminRoutes(ops: AdminOperations, models: ModelOperations, token: string | undefined, limits: BodyLimits): Route[] {
+export function adminRoutes(ops: AdminOperations, models: ModelOperations, requests: RequestInspector, token: string | undefined, limits: BodyLimits): Route[] {
   const auth = createAdminAuth(token);
   if (!auth.enabled) return [];
 
@@ -41,6 +43,9 @@ export function adminRoutes(ops: AdminOperations, models: ModelOperations, token
     route('PATCH', '/admin/keys/:id', async (ctx, p) => ops.updateKey(p.id!, await body(ctx, patchKeyInput))),
     route('POST', '/admin/keys/:id/revoke', async (_ctx, p) => ops.revokeKey(p.id!)),
     route('GET', '/admin/usage', async (ctx) => ops.usage(validateBody(usageQuery, query(ctx)))),
+    // A wildcard, not `:id`: an id too long for a path parameter, or with a `/`, is still a request id
+    // that is not found, not a route that does not exist.
+    route('GET', '/admin/requests/*', async (ctx, p) => requests.inspect(p['*'] ?? '', validateBody(requestQuery, query(ctx)).account)),
     route('GET', '/admin/models', async () => ({ object: 'list', data: models.listModels() })),
     route('GET', '/admin/models/:id', async (_ctx, p) => models.getModel(p.id!)),
     route('PATCH', '/admin/models/:id', async (ctx, p) => models.updateModel(p.id!, await body(ctx, patchModelInput), actor(ctx))),

@@ -221,6 +221,15 @@ export class Billing {
     while (this.journal.size > 0 || this.applying) await this.apply();
   }
 
+  /**
+   * Every ledger row settled so far is in the database when this resolves (or its batch failed and
+   * waits in the journal for a retry). Unlike flush(), leases are kept: a read of the ledger alone
+   * (the request inspector) must not make the next requests reserve their credit again.
+   */
+  async flushLedger(): Promise<void> {
+    while (this.journal.size > 0 || this.applying) await this.apply();
+  }
+
   /** Flushes and closes the journal (shutdown). */
   async close(): Promise<void> {
     this.leases.stop();

@@ -1,6 +1,6 @@
 // `sluice accounts …`, `sluice keys …`, `sluice usage …`: the admin operations on the store named
-// by the config, with tables for people and --json for scripts. `sluice models …` (a running
-// gateway's memory, over its admin API) is registered from models-commands.ts.
+// by the config, with tables for people and --json for scripts. `sluice models …` and `sluice
+// requests …` (a running gateway, over its admin API) are registered from their own files.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
@@ -12,6 +12,7 @@ import { openStore } from '../store/open.js';
 import { createKeyFor, LOCAL_ACCOUNT } from '../keys/bootstrap.js';
 import { print } from './output.js';
 import { registerModelsCommands } from './models-commands.js';
+import { registerRequestsCommands } from './requests-commands.js';
 import { usdToNanos } from '../store/money.js';
 import type { RateLimits } from '../config/schema.js';
 
@@ -171,4 +172,5 @@ export function registerAdminCommands(program: Command): void {
     });
 
   registerModelsCommands(program);
+  registerRequestsCommands(program);
 }

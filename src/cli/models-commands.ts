@@ -2,17 +2,11 @@
 // weights, health). That state lives in the gateway's memory, not in the store, so these commands
 // go through its admin API over HTTP where the other admin commands open the store.
 import { type Command, InvalidArgumentError } from 'commander';
-import { createAdminClient, AdminClientError } from '../admin/admin-client.js';
 import { patchDeploymentInput, patchModelInput } from '../admin/inputs.js';
 import type { DeploymentView, ModelView } from '../admin/model-views.js';
 import { validateBody } from '../openai/validate.js';
 import { print } from './output.js';
-
-interface Connection {
-  url: string;
-  adminToken?: string;
-  json?: boolean;
-}
+import { client, connection, reporting, type Connection } from './admin-connection.js';
 
 const COLUMNS = ['model', 'deployment', 'weight', 'maintenance', 'health', 'circuit', 'in-flight'];
 
@@ -45,24 +39,7 @@ function row(model: Pick<ModelView, 'id' | 'maintenance'>, d: DeploymentView | u
 
 const rows = (m: ModelView) => (m.deployments.length === 0 ? [row(m, undefined)] : m.deployments.map((d) => row(m, d)));
 
-const client = (o: Connection) => createAdminClient({ url: o.url, token: o.adminToken ?? process.env.SLUICE_ADMIN_TOKEN });
 const path = (model: string, deployment?: string) => `/admin/models/${encodeURIComponent(model)}${deployment === undefined ? '' : `/deployments/${encodeURIComponent(deployment)}`}`;
-
-/** A gateway out of reach is an answer, not a crash: one line on stderr, exit status 1. */
-async function reporting(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (err) {
-    if (!(err instanceof AdminClientError)) throw err;
-    process.stderr.write(`sluice: ${err.message}\n`);
-    process.exitCode = 1;
-  }
-}
-
-const connection = (c: Command) => c
-  .option('--url <url>', 'the running gateway', 'http://127.0.0.1:8080')
-  .option('--admin-token <token>', 'admin token (default: $SLUICE_ADMIN_TOKEN; the variable keeps it out of the process list)')
-  .option('--json', 'JSON output for scripts', false);
 
 export function registerModelsCommands(program: Command): void {
   const models = program.command('models').description("a running gateway's models: maintenance, weights, health (through its admin API)");

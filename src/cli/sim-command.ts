@@ -43,6 +43,8 @@ interface SimFlags {
   outputTokensMin?: number;
   outputTokensMax?: number;
   slowFirstTokenMs?: number;
+  adapterLoadMs?: number;
+  failAdapters?: string[];
 }
 
 /** Where each setting comes from on the command line, to name the flag in an error. */
@@ -61,7 +63,16 @@ const FLAG_OF: Record<string, string> = {
   'outputTokens.min': '--output-tokens-min',
   'outputTokens.max': '--output-tokens-max',
   slowFirstTokenMs: '--slow-first-token-ms',
+  adapterLoadMs: '--adapter-load-ms',
+  failAdapters: '--fail-adapters',
 };
+
+/** PATTERN,PATTERN: adapter sources whose load fails (`*` any run of characters). */
+function patterns(value: string): string[] {
+  const list = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (list.length === 0) throw new InvalidArgumentError('expected PATTERN,PATTERN, e.g. \'*broken*,/srv/loras/old-*\'');
+  return list;
+}
 
 /** Only the settings given on the command line: the schema fills in the rest with its defaults. */
 function settingsFrom(o: SimFlags): Record<string, unknown> {
@@ -83,6 +94,8 @@ function settingsFrom(o: SimFlags): Record<string, unknown> {
   put('maxQueue', o.maxQueue);
   put('seed', o.seed);
   put('slowFirstTokenMs', o.slowFirstTokenMs);
+  put('adapterLoadMs', o.adapterLoadMs);
+  put('failAdapters', o.failAdapters);
   if (o.outputTokens !== undefined || o.outputTokensMin !== undefined || o.outputTokensMax !== undefined) {
     // One bound alone keeps the default of the other (outputTokens is one object in the schema).
     s.outputTokens = o.outputTokens ?? { min: o.outputTokensMin ?? D.outputTokens.min, max: o.outputTokensMax ?? D.outputTokens.max };
@@ -98,7 +111,7 @@ export function parseSimFlags(o: SimFlags): { settings: SimSettings } | { flag: 
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.map(String).join('.');
-    const flag = path.startsWith('outputTokens.') ? rangeFlag(path.slice('outputTokens.'.length)) : FLAG_OF[path] ?? path;
+    const flag = path.startsWith('outputTokens.') ? rangeFlag(path.slice('outputTokens.'.length)) : path.startsWith('failAdapters') ? FLAG_OF.failAdapters! : FLAG_OF[path] ?? path;
     const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], given);
     return { flag, value: String(value), message: issue.message };
   }
@@ -138,6 +151,8 @@ export function registerSimCommand(program: Command, port: (value: string) => st
     .option('--output-tokens-min <n>', 'the same, its minimum only', number)
     .option('--output-tokens-max <n>', 'the same, its maximum only', number)
     .option('--slow-first-token-ms <ms>', `how long the slow-first-token fault delays the first token (default ${D.slowFirstTokenMs})`, number)
+    .option('--adapter-load-ms <ms>', `how long loading a LoRA adapter takes (default ${D.adapterLoadMs})`, number)
+    .option('--fail-adapters <patterns>', "adapter sources whose load fails, comma-separated; * matches any run of characters (e.g. '*broken*,/srv/old-*')", patterns)
     // A usage error is exit 2 (as a bad config file is), not commander's default 1; help stays 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (opts: SimFlags) => {

@@ -72,6 +72,13 @@ export const simSettingsSchema = z.strictObject({
   slowFirstTokenMs: z.number().min(0).default(600_000),
   /** Injected fault probabilities per request, e.g. { crash: 0.01 }. */
   faultRates: z.partialRecord(faultSchema, z.number().min(0).max(1)).default({}),
+  /** How long loading a LoRA adapter takes (POST /v1/load_lora_adapter). */
+  adapterLoadMs: z.number().min(0).max(600_000).default(200),
+  /**
+   * Adapter sources whose load fails, as a source the engine cannot read does on vLLM: patterns
+   * where `*` matches any run of characters, as in key model patterns.
+   */
+  failAdapters: z.array(z.string().min(1).max(4096)).max(1000).default([]),
 });
 export type SimSettings = z.infer<typeof simSettingsSchema>;
 
@@ -157,6 +164,8 @@ const deploymentBase = {
   /** true: obey (sim) or forward (openai) the x-sluice-fault request header. */
   faultHeader: z.boolean().default(false),
   maintenance: z.boolean().default(false),
+  /** LoRA adapters loaded on this deployment at once; past it the least recently used is unloaded. */
+  maxAdapters: z.number().int().min(1).max(10_000).default(8),
 };
 
 export const deploymentSchema = z.discriminatedUnion('engine', [
@@ -176,6 +185,13 @@ export const deploymentSchema = z.discriminatedUnion('engine', [
      * totalMs applies).
      */
     jsonFromStream: z.boolean().default(true),
+    /**
+     * How POST /v1/responses reaches this engine: 'translate' (default) as chat completions,
+     * retold as a Response by the gateway; 'native' to the engine's own /v1/responses (vLLM serves
+     * one), the gateway still owning storage and previous_response_id (the engine is sent the whole
+     * conversation with store: false).
+     */
+    responses: z.enum(['translate', 'native']).default('translate'),
   }),
   z.strictObject({ ...deploymentBase, engine: z.literal('llama'), llama: llamaSettingsSchema }),
 ]);
@@ -237,8 +253,25 @@ export const pricingSchema = z.strictObject({
   outputPerMTok: z.number().min(0).max(1_000_000).default(0),
 });
 
+/** What an adapter model loads on its base model's deployments (see `base`). */
+export const adapterSchema = z.strictObject({
+  /** What the engine loads: a path or URI on the engine's side (vLLM's lora_path). Never shown to clients. */
+  source: z.string().min(1).max(4096),
+  /** How long a failed load is remembered: requests within it get 412 without asking the engine again. */
+  failedLoadTtlMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  /** How long one load may take before it counts as failed. */
+  loadTimeoutMs: z.number().int().min(1).max(600_000).default(60_000),
+});
+export type AdapterConfig = z.infer<typeof adapterSchema>;
+
 export const modelSchema = z.strictObject({
   id: z.string().min(1).max(256),
+  /**
+   * A LoRA adapter: the model whose deployments serve it (loading `adapter` on demand). It has no
+   * deployments of its own, and its base is not itself an adapter.
+   */
+  base: z.string().min(1).max(256).optional(),
+  adapter: adapterSchema.optional(),
   /** USD per million tokens. */
   pricing: pricingSchema.default({ inputPerMTok: 0, outputPerMTok: 0 }),
   /** Only verified accounts may use it (403 verification_required). */
@@ -320,6 +353,21 @@ export const limitStoreSchema = z.strictObject({
 });
 export type LimitStoreConfig = z.infer<typeof limitStoreSchema>;
 
+/** An adapter model's refusals, each at the field to fix. */
+function checkAdapter(models: ModelConfig[], m: ModelConfig, i: number, ctx: z.RefinementCtx): void {
+  if (m.base === undefined && m.adapter === undefined) return;
+  if (m.base === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['models', i, 'base'], message: 'an adapter needs a base: the model whose deployments serve it' });
+    return;
+  }
+  if (m.adapter === undefined) ctx.addIssue({ code: 'custom', path: ['models', i, 'adapter'], message: 'a model with a base is an adapter and needs adapter: { source }' });
+  if (m.deployments.length > 0) ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments'], message: `an adapter is served on its base's deployments (${m.base}) and has none of its own` });
+  const base = models.find((o) => o.id === m.base);
+  if (!base) ctx.addIssue({ code: 'custom', path: ['models', i, 'base'], message: `no model "${m.base}" to serve this adapter` });
+  else if (base.base !== undefined || base.adapter !== undefined) ctx.addIssue({ code: 'custom', path: ['models', i, 'base'], message: `"${m.base}" is itself an adapter; the base must be a model with deployments` });
+  else if (base.kind !== m.kind) ctx.addIssue({ code: 'custom', path: ['models', i, 'kind'], message: `"${m.base}" is a model of kind ${base.kind}; ${m.id} is of kind ${m.kind}` });
+}
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Bearer token of the admin API (or SLUICE_ADMIN_TOKEN); without one the admin API is off. */
@@ -341,6 +389,15 @@ export const configSchema = z.strictObject({
      */
     retentionDays: z.number().int().min(1).max(3650).default(30),
   }).prefault({}),
+  requestLog: z.strictObject({
+    /**
+     * How long the request log keeps what was answered to requests that failed, were refused or
+     * were retried (the request inspector, GET /admin/requests/{id}); a sweeper deletes older rows.
+     */
+    retentionDays: z.number().int().min(1).max(3650).default(7),
+    /** Rows waiting for the store at most; beyond (a flood, a slow store) new ones are dropped and counted. */
+    queueLimit: z.number().int().min(100).max(1_000_000).default(10_000),
+  }).prefault({}),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   models: z.array(modelSchema).default([]),
@@ -357,6 +414,7 @@ export const configSchema = z.strictObject({
     });
     if (m.circuitBreaker.cooldownMs > m.circuitBreaker.maxCooldownMs) ctx.addIssue({ code: 'custom', path: ['models', i, 'circuitBreaker', 'cooldownMs'], message: 'cooldownMs must not be above maxCooldownMs' });
     if (m.retries.backoffBaseMs > m.retries.backoffMaxMs) ctx.addIssue({ code: 'custom', path: ['models', i, 'retries', 'backoffBaseMs'], message: 'backoffBaseMs must not be above backoffMaxMs' });
+    checkAdapter(cfg.models, m, i, ctx);
     const deps = new Set<string>();
     m.deployments.forEach((d, j) => {
       if (deps.has(d.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'id'], message: `duplicate deployment id "${d.id}"` });

@@ -30,6 +30,8 @@ export interface EngineCall {
    * engine is found within firstTokenMs rather than at the total timeout (see reportsFirstToken).
    */
   onFirstToken?: () => void;
+  /** `body` is a Responses API body, for the engine's responsesJson / responsesStream. */
+  responses?: true;
 }
 
 export interface JsonAnswer {
@@ -53,6 +55,13 @@ export interface StreamAnswer {
   complete?(): boolean;
 }
 
+/** A LoRA adapter to load: the adapter model's id (the name requests then use) and what to load. */
+export interface AdapterSpec {
+  name: string;
+  /** A path or URI on the engine's side (the adapter's `source`). */
+  source: string;
+}
+
 export interface Engine {
   /**
    * Work to finish before the gateway listens (a local engine loads its model): a failure stops
@@ -66,5 +75,29 @@ export interface Engine {
   readonly reportsFirstToken?: boolean;
   json(call: EngineCall): Promise<JsonAnswer>;
   stream(call: EngineCall): Promise<StreamAnswer>;
+  /**
+   * Engines that speak the Responses API natively (deployment `responses: native`): `call.body` is
+   * a Responses API body, and answers are Response objects / Responses stream event payloads.
+   */
+  responsesJson?(call: EngineCall): Promise<JsonAnswer>;
+  responsesStream?(call: EngineCall): Promise<StreamAnswer>;
+  /**
+   * Loads a LoRA adapter so that calls whose `body.model` is `adapter.name` use it. Resolves once
+   * the engine serves it (an engine that already has it loaded resolves too). Throws
+   * AdapterLoadError (adapter-load-error.ts) when the engine refuses or cannot read it: the gateway
+   * answers 412 adapter_load_failed and remembers the failure for a while. Any other error (a
+   * GatewayError such as upstream_unreachable) is taken as the engine being unavailable, not
+   * remembered. Stops promptly when `cancel` is aborted (a load timeout, the gateway closing).
+   * The gateway runs at most one load per adapter and deployment at a time, and never loads an
+   * adapter while an unload of the same one is under way. Absent: the engine cannot load adapters
+   * (their requests get 412).
+   */
+  loadAdapter?(deployment: DeploymentConfig, adapter: AdapterSpec, cancel: Cancellation): Promise<void>;
+  /**
+   * Unloads an adapter loaded by loadAdapter (least recently used, past the deployment's
+   * maxAdapters). No request using it is in flight on this gateway when it is called. A failure
+   * is logged; the gateway counts the adapter as unloaded either way.
+   */
+  unloadAdapter?(deployment: DeploymentConfig, name: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -157,6 +157,12 @@ const entries = {
     hint: 'Check the response id; stored responses expire after the retention period.',
     when: "no stored response with that id for this account: missing, expired, deleted, or another account's (the same answer for each)",
   },
+  request_not_found: {
+    status: 404, type: 'not_found_error', retryable: false,
+    message: 'No request with that id is known to this gateway.',
+    hint: 'Check the id (the x-request-id header, `req_` and 32 hex characters). Failed, refused and retried requests are kept for requestLog.retentionDays; served ones are in the ledger.',
+    when: "admin API: no request with that id in the ledger or the request log: unknown, malformed, past retention, or another account's when `?account=` is given (the same answer for each)",
+  },
   model_not_deployed: {
     status: 404, type: 'not_found_error', retryable: false,
     message: 'The model exists but is not deployed right now.',

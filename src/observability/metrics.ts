@@ -51,6 +51,14 @@ export interface DeploymentView {
   healthy: boolean;
 }
 
+/** What the adapter gauge reads of each deployment that serves LoRA adapters. */
+export interface AdapterDeploymentView {
+  /** The base model. */
+  model: string;
+  deployment: string;
+  loaded: number;
+}
+
 /** What the ledger gauges read: rows journaled and not yet in the database, and the oldest one's age. */
 export interface LedgerView {
   backlog(): { rows: number; ageSeconds: number };
@@ -116,6 +124,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const engineLoads: { list: () => EngineLoadView[] } = { list: () => [] };
   /** Every deployment's routing state, read at scrape time. */
   const deployments: { list: () => DeploymentView[] } = { list: () => [] };
+  /** Deployments serving LoRA adapters, read at scrape time. */
+  const adapterDeployments: { list: () => AdapterDeploymentView[] } = { list: () => [] };
   /** The store's health check and the ledger's backlog, read at scrape time. */
   const store: { ping: () => Promise<void> } = { ping: async () => undefined };
   const ledger: LedgerView = { backlog: () => ({ rows: 0, ageSeconds: 0 }) };
@@ -163,6 +173,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     admissions,
     engineLoads,
     deployments,
+    adapterDeployments,
     store,
     ledger,
     /**
@@ -174,7 +185,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     },
     /**
      * The GenAI histograms of one inference request. `firstTokenS` is known for streams that
-     * started; time per output token needs it and more than one output token.
+     * started and for whole answers whose engine said when its first token came; time per output
+     * token needs it and more than one output token.
      */
     observeInference(endpoint: keyof typeof OPERATION, model: string, errorType: string, seconds: number, firstTokenS: number | undefined, usage: { prompt_tokens: number; completion_tokens?: number } | undefined): void {
       const operation = OPERATION[endpoint];
@@ -336,6 +348,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         for (const d of deployments.list()) this.set({ model: d.model, deployment: d.deployment }, d.healthy ? 1 : 0);
       },
     }),
+    adapterLoads: new Counter({
+      name: 'sluice_adapter_loads_total',
+      help: 'LoRA adapter loads on a deployment, by base model and result (loaded, failed).',
+      labelNames: ['model', 'deployment', 'result'] as const,
+      registers: [registry],
+    }),
+    adapterUnloads: new Counter({
+      name: 'sluice_adapter_unloads_total',
+      help: 'LoRA adapters unloaded from a deployment (least recently used, past maxAdapters), by base model.',
+      labelNames: ['model', 'deployment'] as const,
+      registers: [registry],
+    }),
+    adaptersLoaded: new Gauge({
+      name: 'sluice_adapters_loaded',
+      help: 'LoRA adapters this replica has loaded on a deployment, by base model.',
+      labelNames: ['model', 'deployment'] as const,
+      registers: [registry],
+      collect() {
+        for (const d of adapterDeployments.list()) this.set({ model: d.model, deployment: d.deployment }, d.loaded);
+      },
+    }),
     circuitTransitions: new Counter({
       name: 'sluice_deployment_circuit_transitions_total',
       help: "Changes of a deployment's circuit, by the state entered.",
@@ -366,6 +399,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'sluice_store_errors_total',
       help: 'Store calls that failed, by operation (reserve: credit reservations, ledger: ledger batches, ready: the readiness check).',
       labelNames: ['op'] as const,
+      registers: [registry],
+    }),
+    requestLogDropped: new Counter({
+      name: 'sluice_request_log_dropped_total',
+      help: 'Request-log rows (what the request inspector shows of failed, refused and retried requests) not written, by reason: queue_full (a flood or a slow store) or store_error (the store refused their batch).',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     ledgerBacklogRows: new Gauge({

@@ -1,6 +1,8 @@
 // POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
 // A create is translated to chat completions (to-chat.ts) and served by the same stages as
-// POST /v1/chat/completions from precedence 5 on; its answer is retold by the wire (wire.ts).
+// POST /v1/chat/completions from precedence 5 on; its answer is retold by the wire (wire.ts). On a
+// deployment whose engine speaks the Responses API (`responses: native`) the attempt sends the
+// engine a Responses body instead, and native-wire.ts retells its answer.
 import { z } from 'zod';
 import { GatewayError } from '../errors/gateway-error.js';
 import { invalidParameter, validateBody } from '../openai/validate.js';
@@ -13,7 +15,8 @@ import { serveInference } from '../stages/inference.js';
 import { validateRequest } from '../stages/validate-request.js';
 import type { ResponsesRepo, StoredResponse } from '../store/responses-repo.js';
 import { responseExpiry } from '../store/responses-repo.js';
-import { responsesRequest } from './request-schema.js';
+import { responsesRequest, type ResponsesRequest } from './request-schema.js';
+import { nativeResponsesWire } from './native-wire.js';
 import { newShell } from './response-object.js';
 import { normalizeInput, referencedIds, toChatBody } from './to-chat.js';
 import { responsesWire } from './wire.js';
@@ -50,6 +53,16 @@ async function conversation(repo: ResponsesRepo, accountId: string, previousId: 
     next = turn.previousResponseId;
   }
   return turns.reverse().flatMap((t) => [...t.inputItems, ...t.outputItems]);
+}
+
+/**
+ * The body an engine that speaks the Responses API is sent: the client's, with the whole
+ * conversation as input (item references resolved) and store: false, since the gateway keeps
+ * responses and follows previous_response_id itself (the engine may keep nothing, or forget).
+ */
+function nativeBody(req: ResponsesRequest, conversationInput: Json[]): Json {
+  const { previous_response_id: _previous, store: _store, stream: _stream, ...rest } = req;
+  return { ...rest, input: conversationInput, store: false };
 }
 
 function notFound(id: string): GatewayError {
@@ -105,6 +118,7 @@ export function responsesRoutes(deps: GatewayDeps): Route[] {
       }
     };
     ctx.wire = responsesWire(shell, save);
+    ctx.native = { body: nativeBody(req, [...history, ...input]), wire: nativeResponsesWire(shell, save), translated: ctx.wire };
     // The translated body is checked as any chat request is (a bad tool schema, say, is a 400 here).
     validateRequest(ctx, 'chat', { value: toChatBody(req, history, input) });
     await serve(ctx);

@@ -90,11 +90,12 @@ export class ResponsesStream {
    * A failure after the stream started: the contract's `error` event (its code and the request
    * id; the official SDKs raise it), then response.failed with what was produced so far.
    */
-  fail(err: GatewayError, requestId: string): string {
+  fail(err: GatewayError, requestId: string): { text: string; response: Json; output: Json[] } {
     for (const item of this.items) if (item.status === 'in_progress') item.status = 'incomplete';
     const error = this.opening() + this.event('error', responsesErrorEvent(err, requestId));
     const state: ResponseState = { status: 'failed', output: this.items, usage: this.usage ? responseUsage(this.usage) : null, error: { code: failedCode(err.entry.status), message: err.message } };
-    return error + this.event('response.failed', { response: this.snapshot(state) });
+    const response = this.snapshot(state);
+    return { text: error + this.event('response.failed', { response }), response, output: this.items };
   }
 
   private snapshot(state: ResponseState): Json {

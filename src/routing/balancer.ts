@@ -59,21 +59,12 @@ function weightedDraw(pool: Deployment[], total: number, random: () => number, s
 }
 
 /**
- * `prefix`: the request's prompt as block hashes (prefix-blocks.ts), when the model routes
- * prefix-aware; then its first attempt goes where that prefix is probably cached (prefix-choice.ts).
+ * The deployments an attempt may go to now: in service, healthy, circuit closed, and not busy or
+ * suspect (those only when nothing else is left). Throws why none can be chosen, naming `id`.
  */
-export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Deployment> | undefined, now = performance.now(), random: () => number = Math.random, prefix?: PromptPrefix): Deployment {
-  const id = model.config.id;
-  if (model.maintenance) throw new GatewayError('maintenance', { message: `The model ${id} is down for maintenance.`, retryAfterMs: 30_000 });
-  const all = model.deployments;
+export function servable(all: readonly Deployment[], id: string, now: number): Deployment[] {
   if (all.length === 0) throw new GatewayError('model_not_deployed', { message: `The model ${id} exists but is not deployed right now.` });
-  // The common case, one deployment in good shape: no arrays, no draws.
-  if (all.length === 1) {
-    const d = all[0]!;
-    if (!d.maintenance && d.activeHealthy && d.circuit.available()) return d;
-  }
-
-  let ready: Deployment[] = [];
+  const ready: Deployment[] = [];
   const busy: Deployment[] = [];
   let inService = 0;
   let reopen = Infinity;
@@ -93,7 +84,24 @@ export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Depl
   }
   if (inService === 0) throw new GatewayError('maintenance', { message: `Every deployment of ${id} is down for maintenance.`, retryAfterMs: 30_000 });
   if (ready.length === 0 && busy.length === 0) throw new GatewayError('no_healthy_deployment', { message: `No deployment of ${id} is healthy right now.`, retryAfterMs: Math.max(1, reopen - now) });
-  if (ready.length === 0) ready = busy;
+  return ready.length === 0 ? busy : ready;
+}
+
+/**
+ * `prefix`: the request's prompt as block hashes (prefix-blocks.ts), when the model routes
+ * prefix-aware; then its first attempt goes where that prefix is probably cached (prefix-choice.ts).
+ */
+export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Deployment> | undefined, now = performance.now(), random: () => number = Math.random, prefix?: PromptPrefix): Deployment {
+  const id = model.config.id;
+  if (model.maintenance) throw new GatewayError('maintenance', { message: `The model ${id} is down for maintenance.`, retryAfterMs: 30_000 });
+  const all = model.deployments;
+  // The common case, one deployment in good shape: no arrays, no draws.
+  if (all.length === 1) {
+    const d = all[0]!;
+    if (!d.maintenance && d.activeHealthy && d.circuit.available()) return d;
+  }
+
+  const ready = servable(all, id, now);
 
   let pool = ready;
   if (tried && tried.size > 0) {

@@ -41,12 +41,16 @@ export async function executeJson(ctx: RequestContext, call: EngineCall, t: Atte
   // A hung engine is found within firstTokenMs, not at the total timeout: where the engine says
   // when its first token came, the first-token timeout runs for non-streaming requests too.
   let firstTimer: NodeJS.Timeout | undefined;
-  if (engine.reportsFirstToken && firstTokenMs < left) {
-    firstTimer = abortAfter(t.cancel, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
-    call.onFirstToken = () => clearTimeout(firstTimer);
+  if (engine.reportsFirstToken) {
+    if (firstTokenMs < left) firstTimer = abortAfter(t.cancel, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
+    // Also when the first token came, for the time-to-first-token histogram of non-streaming requests.
+    call.onFirstToken = () => {
+      clearTimeout(firstTimer);
+      ctx.firstTokenMs = performance.now() - ctx.startedAt;
+    };
   }
   try {
-    return await engine.json(call);
+    return await (call.responses ? engine.responsesJson!(call) : engine.json(call));
   } catch (err) {
     throw explain(t.cancel, err);
   } finally {
@@ -67,7 +71,8 @@ export async function executeStream(ctx: RequestContext, call: EngineCall, t: At
   let iterator: AsyncIterator<string[]> | undefined;
   let first: IteratorResult<string[]>;
   try {
-    answer = await ctx.deployment!.engine.stream(call);
+    const engine = ctx.deployment!.engine;
+    answer = await (call.responses ? engine.responsesStream!(call) : engine.stream(call));
     iterator = answer.events[Symbol.asyncIterator]();
     first = await iterator.next();
   } catch (err) {

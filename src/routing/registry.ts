@@ -12,6 +12,8 @@ import { PrefixIndex } from './prefix-index.js';
 import { createAdmission, type DeploymentAdmission } from '../admission/deployment-admission.js';
 import type { AdmissionEvents } from '../admission/admission-queue.js';
 import { EngineLoad, type EngineLoadEvents } from '../admission/engine-load.js';
+import { DeploymentAdapters, type AdapterEvents } from './deployment-adapters.js';
+import type { AdapterRoute } from './adapter-placement.js';
 
 export interface Deployment {
   config: DeploymentConfig;
@@ -36,6 +38,8 @@ export interface Deployment {
   /** The engine's own published load, when the deployment polls it (`engineMetrics`). */
   engineLoad?: EngineLoad;
   healthCheck?: HealthCheck;
+  /** The LoRA adapters loaded on it, when adapter models name its model as their base. */
+  adapters?: DeploymentAdapters;
 }
 
 export interface RegisteredModel {
@@ -46,6 +50,11 @@ export interface RegisteredModel {
   retryBudget: RetryBudget;
   /** Where this replica sent which prompt prefixes, when the model routes prefix-aware. */
   prefixIndex?: PrefixIndex;
+  /**
+   * A LoRA adapter model: served on its base model's deployments (placeAdapter), with no
+   * deployments of its own (`deployments` is empty).
+   */
+  adapter?: AdapterRoute;
 }
 
 /** The model's routing policy: its own, or prefix-aware for chat models with several deployments. */
@@ -66,6 +75,8 @@ export interface RegistryHooks {
   engineLoadEvents?: (deploymentId: string) => EngineLoadEvents;
   circuitEvents?: (modelId: string, deploymentId: string) => CircuitEvents;
   healthCheckEvents?: (modelId: string, deploymentId: string) => HealthCheckEvents;
+  /** Adapter loads and unloads on a deployment of the base model `modelId`. */
+  adapterEvents?: (modelId: string, deploymentId: string) => AdapterEvents;
 }
 
 /**
@@ -118,6 +129,7 @@ export class ModelRegistry {
 
   constructor(models: ModelConfig[], hooks: RegistryHooks = {}) {
     for (const config of models) {
+      if (config.adapter !== undefined) continue;
       const deployments = config.deployments.map((d) => createDeployment(config, d, hooks));
       this.models.set(config.id, {
         config,
@@ -125,6 +137,20 @@ export class ModelRegistry {
         maintenance: config.maintenance,
         retryBudget: new RetryBudget(config.retries),
         ...(routingPolicy(config) === 'prefix-aware' && { prefixIndex: new PrefixIndex() }),
+      });
+    }
+    // Adapters after their bases (the config's checks guarantee each base exists and is not an adapter).
+    for (const config of models) {
+      if (config.adapter === undefined) continue;
+      const base = config.base === undefined ? undefined : this.models.get(config.base);
+      if (!base || base.adapter) throw new Error(`adapter model ${config.id}: no base model "${config.base}" with deployments`);
+      for (const d of base.deployments) d.adapters ??= new DeploymentAdapters(d.config, d.engine, hooks.adapterEvents?.(base.config.id, d.config.id));
+      this.models.set(config.id, {
+        config,
+        deployments: [],
+        maintenance: config.maintenance,
+        retryBudget: new RetryBudget(config.retries),
+        adapter: { base, load: { name: config.id, ...config.adapter } },
       });
     }
   }

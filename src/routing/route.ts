@@ -16,6 +16,7 @@ import { execute } from '../stages/execute.js';
 import { healthVerdict, moreInformative, retryVerdict, type RetryVerdict } from './attempt-outcome.js';
 import { chooseDeployment, hasUntried } from './balancer.js';
 import { prefixBlocks } from './prefix-blocks.js';
+import { adapterHasUntried, placeAdapter } from './adapter-placement.js';
 import type { Deployment, ModelRegistry, RegisteredModel } from './registry.js';
 
 /** How long a deployment that refused a connection is passed over while others can serve. */
@@ -107,6 +108,20 @@ async function attempt(ctx: RequestContext, d: Deployment, finish: Finish, deadl
   }
 }
 
+/**
+ * An adapter model's deployment, with the adapter loaded there (precedence 11), or the error that
+ * says why there is none, to weigh with the attempts' errors. A load failing everywhere is the
+ * client's answer on a first attempt; on a retry the failure that caused the retry tells more.
+ */
+async function placeOrExplain(model: RegisteredModel, tried: ReadonlySet<Deployment>, ctx: RequestContext, first: boolean): Promise<Deployment | GatewayError> {
+  try {
+    return await placeAdapter(model, tried, ctx.cancel);
+  } catch (err) {
+    if (!(err instanceof GatewayError) || (first && err.code === 'adapter_load_failed')) throw err;
+    return err;
+  }
+}
+
 export async function route(ctx: RequestContext, registry: ModelRegistry, finish: Finish, events: RouteEvents = {}): Promise<void> {
   const primary = ctx.model!;
   const { maxAttempts } = primary.config.retries;
@@ -136,9 +151,17 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
 
   for (;;) {
     let d: Deployment | undefined;
-    if (attempts === 0 || hasUntried(model, tried)) d = tryChoose();
-    // The same deployment again only when nothing else is left, and never after an engine 500.
-    else if ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any') d = tryChoose();
+    if (attempts === 0 || (model.adapter ? adapterHasUntried(model, tried) : hasUntried(model, tried))
+      // The same deployment again only when nothing else is left, and never after an engine 500.
+      || ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any')) {
+      // Adapter models take their own branch: other requests pay one property read.
+      if (!model.adapter) d = tryChoose();
+      else {
+        const placed = await placeOrExplain(model, tried, ctx, attempts === 0);
+        if (placed instanceof GatewayError) best = moreInformative(best, placed);
+        else d = placed;
+      }
+    }
     if (d === undefined) {
       const next = (fallbacks ??= fallbacksOf(ctx, registry)).shift();
       if (!next) throw best!;
@@ -150,7 +173,10 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
     }
 
     // A retry never goes to an engine that asked, with its capacity advice, not to be sent more.
-    if (attempts > 0 && d.busyUntil > performance.now()) throw best!;
+    if (attempts > 0 && d.busyUntil > performance.now()) {
+      if (model.adapter) d.adapters!.release(model.adapter.load.name);
+      throw best!;
+    }
     attempts++;
     tried.add(d);
     ctx.deployment = d;
@@ -171,8 +197,13 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       const gerr = toGatewayError(err);
       best = moreInformative(best, gerr);
       verdict = retryVerdict(gerr);
+      // The engine no longer has the adapter (restarted, or unloaded it itself): load it again.
+      if (model.adapter && gerr.code === 'model_not_deployed') {
+        d.adapters!.forget(model.adapter.load.name);
+        verdict = 'any';
+      }
       if (verdict === 'no') throw gerr;
-      if (verdict === 'elsewhere' && !hasUntried(model, tried) && (fallbacks ??= fallbacksOf(ctx, registry)).length === 0) throw best;
+      if (verdict === 'elsewhere' && !(model.adapter ? adapterHasUntried(model, tried) : hasUntried(model, tried)) && (fallbacks ??= fallbacksOf(ctx, registry)).length === 0) throw best;
       if (attempts >= maxAttempts) throw best;
       const wait = backoffMs(ctx, attempts - 1);
       // Not past the deadline, nor so close to it that the attempt could do nothing.
@@ -184,6 +215,8 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       events.retried?.(primary.config.id, gerr.code);
       const waiting = pause(ctx, wait);
       if (waiting) await waiting;
+    } finally {
+      if (model.adapter) d.adapters!.release(model.adapter.load.name);
     }
   }
 }

@@ -5,6 +5,7 @@ import type { createMetrics } from '../observability/metrics.js';
 import type { CircuitEvents } from './circuit.js';
 import type { HealthCheckEvents } from './health-check.js';
 import type { RouteEvents } from './route.js';
+import type { AdapterEvents } from './deployment-adapters.js';
 
 type Metrics = ReturnType<typeof createMetrics>;
 
@@ -32,5 +33,27 @@ export function routeMetrics(metrics: Metrics): RouteEvents {
   return {
     retried: (model, code) => metrics.retries.inc({ model, code }),
     budgetExhausted: (model) => metrics.retryBudgetExhausted.inc({ model }),
+  };
+}
+
+/**
+ * Adapter loads and unloads on a deployment of base model `model`. A failed load's detail (the
+ * engine's own words, which may name the adapter's path) is logged here and never sent to clients.
+ */
+export function adapterLog(model: string, deployment: string, logger: Logger, metrics: Metrics): AdapterEvents {
+  return {
+    loaded(adapter, ms) {
+      metrics.adapterLoads.inc({ model, deployment, result: 'loaded' });
+      logger.info({ model, deployment, adapter, ms: Math.round(ms) }, 'adapter loaded');
+    },
+    failed(adapter, detail) {
+      metrics.adapterLoads.inc({ model, deployment, result: 'failed' });
+      logger.warn({ model, deployment, adapter, detail }, 'adapter failed to load: its requests get 412 adapter_load_failed for a while');
+    },
+    unloaded(adapter, err) {
+      metrics.adapterUnloads.inc({ model, deployment });
+      if (err === undefined) logger.info({ model, deployment, adapter }, 'adapter unloaded (least recently used, past maxAdapters)');
+      else logger.warn({ model, deployment, adapter, err: String(err) }, 'adapter unload failed; counted as unloaded');
+    },
   };
 }

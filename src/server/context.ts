@@ -27,6 +27,11 @@ export interface RequestContext {
   api?: 'responses';
   /** How the answer is written for that API (absent: the engine's bytes, as they are). */
   wire?: AnswerWire;
+  /**
+   * A Responses API request, for deployments that serve it natively: the body such an engine is
+   * sent and the wire that retells its answer (else `wire` and the chat body serve the attempt).
+   */
+  native?: { body: Record<string, unknown>; wire: AnswerWire; translated: AnswerWire };
   body?: Record<string, unknown>;
   stream?: boolean;
   model?: RegisteredModel;
@@ -46,6 +51,8 @@ export interface RequestContext {
   promptTokens?: number;
   usage?: Usage;
   firstByteMs?: number;
+  /** Non-streaming: when the engine produced its first token (where it says), ms after startedAt. */
+  firstTokenMs?: number;
   /** Events sent on a stream: the output estimate when a stream fails before reporting usage. */
   streamedEvents?: number;
   /** Rate-limit tokens held for this request until it settles. */

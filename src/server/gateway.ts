@@ -10,6 +10,7 @@ import { Billing } from '../billing/billing.js';
 import { adminRoutes } from '../admin/routes.js';
 import { createAdminOperations } from '../admin/operations.js';
 import { createModelOperations } from '../admin/model-operations.js';
+import { createRequestInspector } from '../admin/request-inspector.js';
 import { journalDirFor } from '../billing/journal-dir.js';
 import { createAuthenticator } from '../keys/authenticate.js';
 import { createLogger, createRequestLogger, type Logger } from '../observability/logger.js';
@@ -17,13 +18,19 @@ import { createMetrics } from '../observability/metrics.js';
 import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import { engineLoadLog } from '../admission/engine-load-log.js';
-import { circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
+import { adapterLog, circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { responsesRoutes } from '../responses/routes.js';
+import { opsRoutes } from '../ops/routes.js';
+import { TrafficWindow } from '../ops/traffic-window.js';
 import { getModelRoute, listModelsRoute } from '../stages/models.js';
 import type { Store } from '../store/store.js';
 import { ResponsesSweeper, type SweeperOptions } from '../store/responses-sweeper.js';
+import { RetentionSweeper } from '../store/retention-sweeper.js';
+import { REQUEST_LOG_DELETE_BATCH } from '../store/request-log-repo.js';
+import { RequestRecorder } from '../observability/request-recorder.js';
+import { requestLogRow, worthLogging } from './request-log-row.js';
 import { ClientClosed, type RequestContext } from './context.js';
 import { Cancellation } from './cancellation.js';
 import { newRequestId } from './request-id.js';
@@ -39,6 +46,8 @@ export interface GatewayOptions {
   engineFor?: EngineFactory;
   /** The stored responses' retention sweeper (tests shorten its timers). */
   responsesSweeper?: SweeperOptions;
+  /** The request log's retention sweeper (tests shorten its timers). */
+  requestLogSweeper?: SweeperOptions;
 }
 
 export interface Gateway {
@@ -53,8 +62,12 @@ export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): 
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
   const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
+  const inspector = createRequestInspector(deps.store, async () => {
+    await Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()]);
+  });
   return [
-    ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), adminToken, limits),
+    ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
+    ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store }, adminToken),
     { method: 'POST', path: '/v1/chat/completions', handler: inferenceRoute('chat', deps) },
     { method: 'POST', path: '/v1/completions', handler: inferenceRoute('completions', deps) },
     { method: 'POST', path: '/v1/embeddings', handler: inferenceRoute('embeddings', deps) },
@@ -110,14 +123,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       engineLoadEvents: (deployment) => engineLoadLog(deployment, logger, metrics),
       circuitEvents: (model, deployment) => circuitLog(model, deployment, logger, metrics),
       healthCheckEvents: (model, deployment) => healthCheckLog(model, deployment, logger),
+      adapterEvents: (model, deployment) => adapterLog(model, deployment, logger, metrics),
     }),
     routeEvents: routeMetrics(metrics),
     metrics,
+    traffic: new TrafficWindow(),
     limiter,
+    requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit }),
   };
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
   metrics.deployments.list = () => deps.registry.list().flatMap((m) => m.deployments.map((d) => ({ model: m.config.id, deployment: d.config.id, outstanding: d.outstanding, circuit: CIRCUIT[d.circuit.current], healthy: d.activeHealthy })));
+  metrics.adapterDeployments.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.adapters ? [{ model: m.config.id, deployment: d.config.id, loaded: d.adapters.loadedCount() }] : [])));
   metrics.store.ping = () => store.ping();
   metrics.ledger.backlog = () => deps.billing.backlog();
   metrics.engineLoads.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.engineLoad ? [{ deployment: d.config.id, load: d.engineLoad }] : [])));
@@ -129,14 +146,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const connectionErrors = new ConnectionErrors([...new Set(routes.map((r) => r.method))].join(', '));
   let onIdle: (() => void) | undefined;
 
-  function record(ctx: RequestContext, status: number): void {
+  function record(ctx: RequestContext, status: number, error: GatewayError | undefined): void {
+    if (worthLogging(ctx, status)) deps.requestLog.record(requestLogRow(ctx, status, error));
     const err = ctx.midStreamError;
     const model = ctx.model?.config.id ?? '';
     const endpoint = ctx.api ?? ctx.endpoint ?? '';
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     const code = ctx.errorCode ?? err?.code ?? '';
     metrics.countRequest(endpoint, model, ctx.deployment?.config.id ?? '', status, code);
-    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, ctx.firstByteMs === undefined ? undefined : ctx.firstByteMs / 1000, ctx.usage);
+    // A stream's first byte carries its first token; a whole answer's first token is the engine's word.
+    const firstMs = ctx.firstByteMs ?? (ctx.endpoint === 'embeddings' ? undefined : ctx.firstTokenMs);
+    if (ctx.endpoint) metrics.observeInference(ctx.endpoint, model, code, seconds, firstMs === undefined ? undefined : firstMs / 1000, ctx.usage);
+    // The API's traffic only: the pages' own polls, scrapes and health probes are not traffic.
+    if (ctx.req.url?.startsWith('/v1/')) deps.traffic.record(model, status, code, firstMs);
     requestLog.info({
       request_id: ctx.id,
       method: ctx.req.method,
@@ -165,6 +187,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       connectionErrors.responseEnded(req.socket);
     });
     let status = 200;
+    let error: GatewayError | undefined;
     try {
       const { handler, params } = router.match(req.method ?? 'GET', req.url ?? '/');
       await handler(ctx, params);
@@ -174,6 +197,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         status = 499; // nginx's "client closed request": nobody is left to answer
       } else {
         const err = toGatewayError(thrown);
+        error = err;
         ctx.errorCode = err.code;
         status = err.entry.status;
         if (err.code === 'internal_error') logger.error({ request_id: ctx.id, err: thrown }, 'unhandled error');
@@ -181,7 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         sendError(res, err, ctx.id);
       }
     } finally {
-      record(ctx, status);
+      record(ctx, status, error);
       if (--inFlight.count === 0) onIdle?.();
     }
   }
@@ -211,6 +235,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Deletes stored responses past their retention (reads already hide them).
   const sweeper = new ResponsesSweeper(store.responses, logger, opts.responsesSweeper);
   sweeper.start();
+  // Deletes request-log rows older than their retention.
+  const retentionMs = config.requestLog.retentionDays * 86_400_000;
+  const requestLogSweeper = new RetentionSweeper('request log', {
+    deleteExpired: (now, limit) => store.requestLogWriter.deleteRequestsBefore(new Date(Date.parse(now) - retentionMs).toISOString(), limit),
+  }, logger, { batch: REQUEST_LOG_DELETE_BATCH, ...opts.requestLogSweeper });
+  requestLogSweeper.start();
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
@@ -221,7 +251,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     deps,
     close() {
       closing ??= (async () => {
-        const sweeperStopped = sweeper.stop();
+        const sweeperStopped = Promise.all([sweeper.stop(), requestLogSweeper.stop()]);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inFlight.count > 0) {
@@ -235,6 +265,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await sweeperStopped;
         await deps.registry.close();
         await deps.billing.close();
+        await deps.requestLog.close();
         await deps.limiter.close();
         logger.flush();
       })();

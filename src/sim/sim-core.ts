@@ -21,6 +21,7 @@ import { prefixCacheOf, type PrefixCache, type PrefixCacheStats, type PromptBloc
 import { promptParts, type PromptParts } from './prompt-parts.js';
 import { offload } from '../offload/offload.js';
 import { toolSetup } from './tool-calls.js';
+import { SimAdapters } from './sim-adapters.js';
 
 export { SimRequestError };
 
@@ -98,8 +99,11 @@ export class SimCore {
   readonly batch: BatchClock;
   /** Undefined when prefixCache.maxBlocks is 0. */
   private readonly prefixCache: PrefixCache | undefined;
+  /** LoRA adapters loaded at run time (vLLM's /v1/load_lora_adapter). */
+  readonly adapters: SimAdapters;
 
   constructor(readonly settings: SimSettings) {
+    this.adapters = new SimAdapters(settings);
     this.scheduler = new SeqScheduler(settings.maxNumSeqs, settings.maxQueue);
     this.prefixCache = prefixCacheOf(settings);
     this.batch = new BatchClock(settings, this.prefixCache);

@@ -10,6 +10,8 @@ import { CUT_AFTER_CHUNKS, drawFault, FAULT_HEADER, parseFault } from './faults.
 import { EngineFullError } from './scheduler.js';
 import type { PrefixCacheStats } from './prefix-cache.js';
 import { SimCore, SimRequestError, type SimLoad } from './sim-core.js';
+import { simResponsesRequest, type SimResponsesRequest } from './sim-responses.js';
+import { SimAdapterError, type SimAdapters } from './sim-adapters.js';
 
 /** The model name /v1/models lists and the metrics are labelled with. */
 const MODEL_NAME = 'sim';
@@ -62,6 +64,40 @@ function peakMetricText(peak: number): string {
   return `# HELP ${PEAK_METRIC} Most requests running and waiting at once since the simulator started.\n# TYPE ${PEAK_METRIC} gauge\n${PEAK_METRIC} ${peak}\n`;
 }
 
+/** Not vLLM metrics: the adapters' loads, failures and unloads, and requests per loaded adapter. */
+function adapterMetricsText(adapters: SimAdapters): string {
+  const counter = (name: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${value}\n`;
+  const { loads, failures, unloads } = adapters.counts;
+  let out = counter('sluice_sim_adapter_loads_total', 'LoRA adapter loads asked for, failed ones included.', loads)
+    + counter('sluice_sim_adapter_load_failures_total', 'LoRA adapter loads that failed.', failures)
+    + counter('sluice_sim_adapter_unloads_total', 'LoRA adapters unloaded.', unloads)
+    + '# HELP sluice_sim_adapter_requests_total Requests served per LoRA adapter.\n# TYPE sluice_sim_adapter_requests_total counter\n';
+  for (const [name, n] of adapters.requests) out += `sluice_sim_adapter_requests_total${modelLabel(name).replace('model_name', 'adapter')} ${n}\n`;
+  return out;
+}
+
+/** vLLM's POST /v1/load_lora_adapter and /v1/unload_lora_adapter, with vLLM's answers. */
+async function adapterRoute(core: SimCore, path: string, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const name = body.lora_name;
+  if (typeof name !== 'string' || name === '') return vllmError(res, 400, 'lora_name must be a non-empty string', {}, 'lora_name');
+  try {
+    if (path === '/v1/load_lora_adapter') {
+      const source = body.lora_path;
+      if (typeof source !== 'string' || source === '') return vllmError(res, 400, 'lora_path must be a non-empty string', {}, 'lora_path');
+      const abort = new AbortController();
+      res.once('close', () => abort.abort(new Error('client closed')));
+      await core.adapters.load(name, source, abort.signal);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`Success: LoRA adapter '${name}' added successfully.`);
+    } else {
+      core.adapters.unload(name);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`Success: LoRA adapter '${name}' removed successfully.`);
+    }
+  } catch (err) {
+    if (err instanceof SimAdapterError) return vllmError(res, err.status, err.message);
+    throw err;
+  }
+}
+
 export interface SimServerOptions {
   port?: number;
   host?: string;
@@ -111,15 +147,16 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: MODEL_NAME, object: 'model', created: 0, owned_by: 'sluice-sim' }] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: MODEL_NAME, object: 'model', created: 0, owned_by: 'sluice-sim' }, ...core.adapters.list(MODEL_NAME)] }));
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + prefixCacheMetricsText(core.prefixCacheStats()) + peakMetricText(peak));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(vllmMetricsText(core.load()) + prefixCacheMetricsText(core.prefixCacheStats()) + peakMetricText(peak) + adapterMetricsText(core.adapters));
       return;
     }
-    const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : undefined;
-    if (req.method !== 'POST' || endpoint === undefined) {
+    const endpoint = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : path === '/v1/responses' ? 'responses' : undefined;
+    const adapterPath = path === '/v1/load_lora_adapter' || path === '/v1/unload_lora_adapter';
+    if (req.method !== 'POST' || (endpoint === undefined && !adapterPath)) {
       vllmError(res, 404, `no route ${req.method} ${path}`);
       return;
     }
@@ -130,6 +167,9 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       vllmError(res, 400, 'request body is not valid JSON');
       return;
     }
+    if (endpoint === undefined) return adapterRoute(core, path, body, res);
+    // vLLM answers 404 for an adapter it does not hold (never loaded here, unloaded, or failed).
+    if (!core.adapters.serves(String(body.model))) return vllmError(res, 404, `The model \`${String(body.model)}\` does not exist.`, {}, 'model');
     const fault: FaultName | undefined = (opts.faultHeader ? parseFault(req.headers[FAULT_HEADER]) : undefined) ?? drawFault(settings.faultRates);
     const abort = new AbortController();
     res.once('close', () => abort.abort(new Error('client closed')));
@@ -152,9 +192,15 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
       res.writeHead(200, { 'content-type': 'application/json' }).end(broken ? out.slice(0, Math.floor(out.length / 2)) : out);
       return;
     }
+    // The Responses API runs as chat, its answer retold (sim-responses.ts).
+    let responses: SimResponsesRequest | undefined;
     let plan;
     try {
-      plan = await core.plan(endpoint, body);
+      if (endpoint === 'responses') {
+        responses = simResponsesRequest(body);
+        body = responses.chat;
+      }
+      plan = await core.plan(endpoint === 'responses' ? 'chat' : endpoint, body);
     } catch (err) {
       if (err instanceof SimRequestError) return vllmError(res, 400, err.message, {}, err.param);
       throw err;
@@ -181,14 +227,15 @@ export async function startSimServer(opts: SimServerOptions = {}): Promise<SimSe
             res.end();
             return;
           }
-          const data = fault === 'invalid-json' ? JSON.stringify(chunk).slice(0, 20) : JSON.stringify(chunk);
-          res.write(`data: ${data}\n\n`);
+          if (fault === 'invalid-json') res.write(`data: ${JSON.stringify(chunk).slice(0, 20)}\n\n`);
+          else res.write(responses ? responses.events(chunk) : `data: ${JSON.stringify(chunk)}\n\n`);
           sent++;
         }
-        res.end('data: [DONE]\n\n');
+        res.end(responses ? responses.end() : 'data: [DONE]\n\n');
         return;
       }
-      const out = JSON.stringify(await core.complete(plan, signal, firstTokenDelay));
+      const answer = await core.complete(plan, signal, firstTokenDelay);
+      const out = responses ? responses.answer(answer) : JSON.stringify(answer);
       if (fault === 'invalid-json' || fault === 'cut-stream') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(out.slice(0, Math.floor(out.length / 2)));
         return;

@@ -10,7 +10,14 @@ export type Finish = (status: number, errorCode: string | undefined) => Promise<
 
 export async function execute(ctx: RequestContext, finish: Finish, timing: AttemptTiming): Promise<void> {
   const deployment = ctx.deployment!;
-  const body = ctx.body!;
+  let body = ctx.body!;
+  // A Responses API request on a deployment that serves it natively: its own body and wire for
+  // this attempt (a retry or fallback elsewhere may translate to chat again).
+  const native = ctx.native !== undefined && deployment.config.engine === 'openai' && deployment.config.responses === 'native';
+  if (ctx.native) {
+    ctx.wire = native ? ctx.native.wire : ctx.native.translated;
+    if (native) body = ctx.native.body;
+  }
   const call: EngineCall = {
     endpoint: ctx.endpoint!,
     body,
@@ -21,6 +28,7 @@ export async function execute(ctx: RequestContext, finish: Finish, timing: Attem
     fault: deployment.config.faultHeader ? parseFault(ctx.req.headers[FAULT_HEADER]) : undefined,
     clientWantsUsage: (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true,
   };
+  if (native) call.responses = true;
   if (ctx.stream) {
     await executeStream(ctx, call, timing, finish);
     return;

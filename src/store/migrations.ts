@@ -119,6 +119,35 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('response_items_account_item').on('response_items').columns(['account_id', 'item_id']).execute();
     },
   },
+  '0005_request_log': {
+    // What the gateway answered to requests that failed, were refused or needed retries (the ledger
+    // holds only requests that produced output), for the request inspector (GET
+    // /admin/requests/{id}). Written in batches off the request path (server/request-recorder.ts);
+    // kept `requestLog.retentionDays`, swept by created_at.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('request_log')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text')
+        .addColumn('key_id', 'text')
+        .addColumn('model', 'text')
+        .addColumn('requested_model', 'text')
+        .addColumn('deployment', 'text')
+        .addColumn('endpoint', 'text')
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('message', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'double precision', (c) => c.notNull())
+        .addColumn('first_byte_ms', 'double precision')
+        .execute();
+      await db.schema.createIndex('request_log_created').on('request_log').column('created_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

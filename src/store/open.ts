@@ -19,7 +19,13 @@ async function openSqlite(url: string): Promise<Store> {
   await store.migrate();
   // A file can be opened twice: billing moves to its own thread (see billing-worker.ts). An
   // in-memory database exists only on its one connection, so its billing stays here.
-  if (path !== ':memory:') store.billing = new WorkerBilling(path);
+  // The request log's batches go there too: written on this thread, a batch would stall requests,
+  // and waiting for the worker's write lock (busy_timeout) would block the event loop.
+  if (path !== ':memory:') {
+    const worker = new WorkerBilling(path);
+    store.billing = worker;
+    store.requestLogWriter = worker;
+  }
   return store;
 }
 

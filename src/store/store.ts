@@ -9,6 +9,7 @@ import { BillingRepo } from './billing-repo.js';
 import type { BillingStore } from './billing-store.js';
 import { UsageRepo } from './usage-repo.js';
 import { ResponsesRepo } from './responses-repo.js';
+import { RequestLogRepo, type RequestLogWriter } from './request-log-repo.js';
 
 export type { Account, NewAccount, AccountPatch } from './accounts-repo.js';
 export type { ApiKeyRecord, NewApiKey, Priority } from './keys-repo.js';
@@ -22,6 +23,10 @@ export class Store {
   readonly usage: UsageRepo;
   /** Stored responses of the Responses API (`store: true`). */
   readonly responses: ResponsesRepo;
+  /** The request log's reads (the request inspector). */
+  readonly requestLog: RequestLogRepo;
+  /** The request log's writes: here, or on an SQLite file's billing worker (set after opening). */
+  requestLogWriter: RequestLogWriter;
 
   constructor(readonly db: Kysely<Database>, readonly backend: 'sqlite' | 'postgres', private readonly migrationSchema?: string) {
     this.accounts = new AccountsRepo(db);
@@ -29,6 +34,8 @@ export class Store {
     this.billing = new BillingRepo(db);
     this.usage = new UsageRepo(db);
     this.responses = new ResponsesRepo(db);
+    this.requestLog = new RequestLogRepo(db);
+    this.requestLogWriter = this.requestLog;
   }
 
   async migrate(): Promise<void> {

@@ -99,6 +99,37 @@ export interface ResponseItemsTable {
   item: string;
 }
 
+/**
+ * A request that was answered with an error, refused, or retried (migration 0005): what the
+ * request inspector shows beside (or instead of) its ledger row. Written best-effort in batches.
+ */
+export interface RequestLogTable {
+  request_id: string;
+  /** When the row was recorded (the retention sweep goes by it). */
+  created_at: string;
+  /** Null when the request was refused before its key was known. */
+  account_id: string | null;
+  key_id: string | null;
+  /** A registered model id, or null. */
+  model: string | null;
+  /** What the client sent as `model`, cut to 128 characters (it may name no model at all). */
+  requested_model: string | null;
+  deployment: string | null;
+  /** chat, completions, embeddings, responses; null for other routes. */
+  endpoint: string | null;
+  method: string;
+  /** The request's path without its query, cut to 200 characters. */
+  path: string;
+  status: number;
+  error_code: string | null;
+  /** The error message the client was given, cut to 1000 characters. */
+  message: string | null;
+  attempts: number;
+  started_at: string;
+  duration_ms: number;
+  first_byte_ms: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -107,4 +138,5 @@ export interface Database {
   credit_leases: CreditLeasesTable;
   responses: ResponsesTable;
   response_items: ResponseItemsTable;
+  request_log: RequestLogTable;
 }

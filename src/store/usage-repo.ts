@@ -22,6 +22,10 @@ export interface UsageDay extends UsageTotals {
   day: string;
 }
 
+export interface AccountSpend extends UsageTotals {
+  account: string;
+}
+
 type LedgerQuery = SelectQueryBuilder<Database, 'ledger', object>;
 
 function filtered(q: LedgerQuery, f: UsageFilter): LedgerQuery {
@@ -52,6 +56,28 @@ export class UsageRepo {
     const day = sql<string>`substr(created_at, 1, 10)`;
     const days = await filtered(this.db.selectFrom('ledger'), f).select([day.as('day'), ...aggregates]).groupBy(day).orderBy(day).execute();
     return { totals: totals(total), days: days.map((d) => ({ day: d.day, ...totals(d) })) };
+  }
+
+  /**
+   * The accounts that spent most since `since` (the dashboard's top spenders), at most `limit`.
+   * Bounded by the primary key: request ids begin with their start time in hex
+   * (server/request-id.ts), so the ids from `since` on are one range of the ledger's index,
+   * however long the ledger is; created_at then keeps the exact bound.
+   */
+  async topAccounts(since: Date, limit: number): Promise<AccountSpend[]> {
+    const fromId = `req_${since.getTime().toString(16).padStart(12, '0')}`;
+    const spent = sql<number | string>`coalesce(sum(cost_nanos), 0)`;
+    const rows = await this.db
+      .selectFrom('ledger')
+      .select(['account_id', ...aggregates])
+      .where('request_id', '>=', fromId)
+      .where('created_at', '>=', since.toISOString())
+      .groupBy('account_id')
+      .orderBy(spent, 'desc')
+      .orderBy('account_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ account: r.account_id, ...totals(r) }));
   }
 
   async find(requestId: string) {

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { LeaseRow, Release, Reservation, ReserveOutcome, Settlement } from './billing-repo.js';
 import type { BillingStore } from './billing-store.js';
+import type { RequestLogRow, RequestLogWriter } from './request-log-repo.js';
 
 export type BillingCall =
   | { id: number; op: 'reserve'; batch: Reservation[] }
@@ -13,7 +14,9 @@ export type BillingCall =
   | { id: number; op: 'leasesOf'; prefix: string }
   | { id: number; op: 'dropEmptyLeases'; holder: string }
   | { id: number; op: 'spent'; scope: string; period: string }
-  | { id: number; op: 'leased'; accountId: string };
+  | { id: number; op: 'leased'; accountId: string }
+  | { id: number; op: 'recordRequests'; rows: RequestLogRow[] }
+  | { id: number; op: 'deleteRequestsBefore'; before: string; limit: number };
 
 export type BillingReply = { id: number; value?: unknown; error?: { message: string; code?: string } };
 
@@ -21,7 +24,7 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 
 const WORKER_URL = new URL('./billing-worker.js', import.meta.url);
 
-export class WorkerBilling implements BillingStore {
+export class WorkerBilling implements BillingStore, RequestLogWriter {
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -87,6 +90,14 @@ export class WorkerBilling implements BillingStore {
 
   spent(scope: string, period: string): Promise<number> {
     return this.call({ op: 'spent', scope, period });
+  }
+
+  recordRequests(rows: RequestLogRow[]): Promise<void> {
+    return rows.length === 0 ? Promise.resolve() : this.call({ op: 'recordRequests', rows });
+  }
+
+  deleteRequestsBefore(before: string, limit: number): Promise<number> {
+    return this.call({ op: 'deleteRequestsBefore', before, limit });
   }
 
   async close(): Promise<void> {

@@ -33,7 +33,7 @@ export function simModel(id: string, extra: Record<string, unknown> = {}, sim: R
   return { id, deployments: [{ id: `${id}-sim`, engine: 'sim', faultHeader: true, sim: { ttftMs: 1, itlMs: 1, ...sim } }], ...extra };
 }
 
-export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string; logger?: Logger; responsesSweeper?: SweeperOptions } = {}): Promise<TestGateway> {
+export async function startTestGateway(doc: Record<string, unknown> = {}, opts: { engineFor?: EngineFactory; store?: string; logger?: Logger; responsesSweeper?: SweeperOptions; requestLogSweeper?: SweeperOptions } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const config = parseConfigDocument({
     store: opts.store ?? `sqlite://${join(dir, 'sluice.db')}`,
@@ -45,7 +45,7 @@ export async function startTestGateway(doc: Record<string, unknown> = {}, opts: 
   const store = await openStore(config.store);
   await applyDeclaredAccounts(store, config.accounts);
   const { key } = await createKeyFor(store, 'tester');
-  const gateway = await startGateway({ config, store, logger: opts.logger ?? createLogger('silent'), engineFor: opts.engineFor, responsesSweeper: opts.responsesSweeper });
+  const gateway = await startGateway({ config, store, logger: opts.logger ?? createLogger('silent'), engineFor: opts.engineFor, responsesSweeper: opts.responsesSweeper, requestLogSweeper: opts.requestLogSweeper });
   const baseURL = `${gateway.url}/v1`;
   return {
     gateway,

@@ -10,6 +10,7 @@ import type { Reservation } from '../../src/store/billing-repo.js';
 import { AlreadyExists } from '../../src/store/accounts-repo.js';
 import { usdToNanos } from '../../src/store/money.js';
 import { ResponsesRepo, responseExpiry, type StoredResponse } from '../../src/store/responses-repo.js';
+import type { RequestLogRow } from '../../src/store/request-log-repo.js';
 
 export interface Backend {
   name: string;
@@ -288,6 +289,30 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
       assert.equal((await store.usage.report({ account: 'nobody' })).totals.costNanos, 0);
     });
 
+    test('usage: the top accounts by spend since a time, biggest first, at most `limit`; older rows left out', async () => {
+      const now = Date.now();
+      // Request ids as the gateway makes them: the start time in hex, then randomness.
+      const id = (ms: number, n: number) => `req_${ms.toString(16).padStart(12, '0')}${n.toString(16).padStart(20, '0')}`;
+      const row = (ms: number, n: number, account: string, costNanos: number) => ({ ...ledgerRow(id(ms, n), account, `k-${account}`, 'm', 3, 4), cost_nanos: costNanos, created_at: new Date(ms).toISOString() });
+      // Spends far above the other tests' rows, which share this store.
+      await store.db.insertInto('ledger').values([
+        row(now - 1_000, 1, 'top-big', 5e12),
+        row(now - 2_000, 2, 'top-big', 3e12),
+        row(now - 3_000, 3, 'top-mid', 7e12),
+        row(now - 4_000, 4, 'top-small', 1e12),
+        row(now - 2 * 3_600_000, 5, 'top-old', 9e13),
+      ]).execute();
+      const top = await store.usage.topAccounts(new Date(now - 3_600_000), 2);
+      assert.deepEqual(top, [
+        { account: 'top-big', requests: 2, inputTokens: 6, outputTokens: 8, costNanos: 8e12 },
+        { account: 'top-mid', requests: 1, inputTokens: 3, outputTokens: 4, costNanos: 7e12 },
+      ]);
+      const all = await store.usage.topAccounts(new Date(now - 3_600_000), 100);
+      assert.ok(all.some((a) => a.account === 'top-small'));
+      assert.ok(!all.some((a) => a.account === 'top-old'), 'a row from before `since` is not counted');
+      assert.deepEqual(await store.usage.topAccounts(new Date(now + 60_000), 10), []);
+    });
+
     describe('stored responses', () => {
       const HOUR = 3_600_000;
       const past = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -417,6 +442,44 @@ export async function defineStoreSuite(backend: Backend): Promise<void> {
         assert.equal(await store.responses.deleteAccount('rbig'), n / 2);
         assert.equal(await rows('responses', 'rbig'), 0);
         assert.equal(await rows('response_items', 'rbig'), 0);
+      });
+    });
+
+    describe('request log', () => {
+      const row = (id: string, createdAt: string, over: Partial<RequestLogRow> = {}): RequestLogRow => ({
+        request_id: id, created_at: createdAt, account_id: 'rl', key_id: 'krl', model: null, requested_model: "x'); drop table request_log; --",
+        deployment: null, endpoint: 'chat', method: 'POST', path: '/v1/chat/completions', status: 401, error_code: 'invalid_api_key',
+        message: 'The API key is not valid. ✓ 🦀 "quoted"', attempts: 0, started_at: createdAt, duration_ms: 0.25, first_byte_ms: null, ...over,
+      });
+      const at = (ms: number) => new Date(ms).toISOString();
+
+      test('recordRequests: rows in bulk (through the writer the gateway uses), found as written; an id twice keeps the first', async () => {
+        const now = Date.now();
+        const batch = Array.from({ length: 200 }, (_, i) => row(`req_rl_${String(i).padStart(3, '0')}`, at(now)));
+        batch[7] = { ...batch[7]!, account_id: null, key_id: null, status: 503, error_code: 'server_overloaded', attempts: 3, first_byte_ms: 12.5, model: 'm', deployment: 'd' };
+        await store.requestLogWriter.recordRequests(batch);
+        assert.deepEqual(await store.requestLog.find('req_rl_007'), batch[7]);
+        assert.deepEqual(await store.requestLog.find('req_rl_199'), batch[199]);
+        await store.requestLogWriter.recordRequests([{ ...batch[0]!, status: 500 }, row('req_rl_new', at(now))]);
+        assert.equal((await store.requestLog.find('req_rl_000'))!.status, 401, 'the first row of a request id stays');
+        assert.equal((await store.requestLog.find('req_rl_new'))!.request_id, 'req_rl_new', 'the rest of the batch went in');
+        assert.equal(await store.requestLog.find('req_rl_missing'), undefined);
+        await store.requestLogWriter.recordRequests([]);
+      });
+
+      test('deleteRequestsBefore: only older rows, oldest first, at most `limit`', async () => {
+        const now = Date.now();
+        const old = Array.from({ length: 5 }, (_, i) => row(`req_rlold_${i}`, at(now - (10 - i) * 86_400_000)));
+        await store.requestLogWriter.recordRequests([...old, row('req_rlnew', at(now))]);
+        const cutoff = at(now - 86_400_000);
+        // Whatever earlier tests left: all newer than the cutoff.
+        assert.equal(await store.requestLogWriter.deleteRequestsBefore(cutoff, 2), 2);
+        assert.equal(await store.requestLog.find('req_rlold_0'), undefined);
+        assert.equal(await store.requestLog.find('req_rlold_1'), undefined);
+        assert.ok(await store.requestLog.find('req_rlold_2'), 'the third oldest is still there');
+        assert.equal(await store.requestLogWriter.deleteRequestsBefore(cutoff, 1_000), 3);
+        assert.equal(await store.requestLogWriter.deleteRequestsBefore(cutoff, 1_000), 0);
+        assert.ok(await store.requestLog.find('req_rlnew'));
       });
     });
   });

@@ -12,19 +12,18 @@ import { parseEvent, toUsage } from './stream-event.js';
 import { ChunkTemplate } from './chunk-template.js';
 import { AnswerAssembler } from './assemble-answer.js';
 import { connectionError } from './connection-error.js';
-import { dropIfNotEnded, readAnswerStream } from './read-answer-stream.js';
-import { StringDecoder } from 'node:string_decoder';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { readAnswerStream } from './read-answer-stream.js';
+import { upstreamEvents } from './upstream-events.js';
+import { acceptResponseEvent, parseResponse, usageOfResponse } from './native-responses.js';
 import type { DeploymentConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { FAULT_HEADER } from '../../sim/faults.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
-import type { Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import type { AdapterSpec, Endpoint, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import { Cancellation } from '../../server/cancellation.js';
+import { AdapterLoadError } from '../adapter-load-error.js';
 
 type OpenAIDeployment = Extract<DeploymentConfig, { engine: 'openai' }>;
-
-/** Characters parsed and not yet taken by the client's writer, past which the upstream pauses. */
-const HIGH_WATER = 256 * 1024;
 
 /** What a request asked of the engine as a stream carries: its usage, always (see upstreamBody). */
 const USAGE_FIELD = '"stream_options":{"include_usage":true}';
@@ -86,7 +85,8 @@ export class OpenAIEngine implements Engine {
     // Always the validated object, re-serialized, never the client's bytes: with a key given twice
     // the engine's JSON parser might keep the other value than the one validated and billed.
     let body = call.body;
-    if (this.deployment.upstreamModel) body = { ...body, model: this.deployment.upstreamModel };
+    // An adapter goes upstream by its own name (vLLM serves it as a model of that name).
+    if (this.deployment.upstreamModel && call.model.adapter === undefined) body = { ...body, model: this.deployment.upstreamModel };
     if (!stream) return JSON.stringify(body);
     // A stream, with its usage. Where the body has neither field (JSON.stringify leaves out keys
     // whose value is undefined), they are appended to its text: adding them to a copy of the object
@@ -99,19 +99,27 @@ export class OpenAIEngine implements Engine {
     return JSON.stringify({ ...body, stream: true, stream_options: { ...(body.stream_options as object | null), include_usage: true } });
   }
 
-  private options(call: EngineCall, stream: boolean): Dispatcher.DispatchOptions {
+  /** A native Responses API body: the gateway's, with the upstream's model name and `stream` set. */
+  private responsesBody(call: EngineCall, stream: boolean): string {
+    // An adapter goes upstream by its own name, as in upstreamBody().
+    const model = call.model.adapter === undefined ? this.deployment.upstreamModel ?? call.body.model : call.body.model;
+    return JSON.stringify({ ...call.body, model, stream });
+  }
+
+  private options(call: EngineCall, stream: boolean, native?: 'responses'): Dispatcher.DispatchOptions {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': call.requestId };
     if (stream) headers.accept = 'text/event-stream';
     if (this.authorization) headers.authorization = this.authorization;
     if (call.fault && this.deployment.faultHeader) headers[FAULT_HEADER] = call.fault;
+    if (native) return { path: `${this.basePath}/responses`, method: 'POST', headers, body: this.responsesBody(call, stream) };
     return { path: this.basePath + PATHS[call.endpoint], method: 'POST', headers, body: this.upstreamBody(call, stream) };
   }
 
   /** `onCollectStart`: see exchange(); for an answer that is collected whole. */
-  private async send(call: EngineCall, stream: boolean, onCollectStart?: () => void): Promise<UpstreamResponse> {
+  private async send(call: EngineCall, stream: boolean, onCollectStart?: () => void, native?: 'responses'): Promise<UpstreamResponse> {
     let res: UpstreamResponse;
     try {
-      res = await exchange(this.pool, this.options(call, stream), call.cancel, stream, onCollectStart);
+      res = await exchange(this.pool, this.options(call, stream, native), call.cancel, stream, onCollectStart);
     } catch (err) {
       throw connectionError(err, call.cancel);
     }
@@ -195,82 +203,82 @@ export class OpenAIEngine implements Engine {
       return self.rewriteModel(data, clientModel);
     }
 
-    // Chunks are parsed as they arrive (synchronously, in undici's callback); what they yield
-    // waits in `ready` for the consumer. Past HIGH_WATER waiting characters the upstream pauses.
-    let ready: string[] = [];
-    let readyChars = 0;
-    let done = false;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const decoder = new StringDecoder('utf8');
-    const parser = createParser({
-      onEvent: (e: EventSourceMessage) => {
-        if (done || failure !== undefined) return;
-        if (e.data === '[DONE]') {
-          done = true;
-          dropIfNotEnded(res, () => ended);
-          return;
-        }
-        try {
-          const out = accept(e.data);
-          if (out !== undefined) {
-            ready.push(out);
-            readyChars += out.length;
-          }
-        } catch (err) {
-          failure = err;
-        }
-      },
-    });
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    let ended = false;
-    res.attach(
-      (chunk) => {
-        parser.feed(decoder.write(chunk));
-        notify();
-        return readyChars < HIGH_WATER && failure === undefined;
-      },
-      (...err) => {
-        if (err.length > 0 && failure === undefined && !done) failure = connectionError(err[0], call.cancel);
-        ended = true;
-        notify();
-      },
-    );
+    const { events, complete } = upstreamEvents(res, call.cancel, accept);
+    return { events, usage: () => usage, complete };
+  }
 
-    const events: AsyncIterableIterator<string[]> = {
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-      async next(): Promise<IteratorResult<string[]>> {
-        for (;;) {
-          // What arrived before a bad event still reaches the client, then the error does.
-          if (ready.length > 0) {
-            const batch = ready;
-            ready = [];
-            readyChars = 0;
-            if (failure === undefined) res.resume();
-            return { done: false, value: batch };
-          }
-          if (failure !== undefined) {
-            res.abort();
-            throw failure;
-          }
-          // After [DONE] the rest is ignored, and the connection stays in the pool.
-          if (done) return { done: true, value: undefined };
-          if (ended) throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
-          await new Promise<void>((r) => (wake = r));
-        }
-      },
-      async return(): Promise<IteratorResult<string[]>> {
-        if (!ended) res.abort();
-        return { done: true, value: undefined };
-      },
-    };
-    return { events, usage: () => usage, complete: () => done && ready.length === 0 && failure === undefined };
+  /** Deployment `responses: native`: the engine's own /v1/responses, streamed. */
+  async responsesStream(call: EngineCall): Promise<StreamAnswer> {
+    const res = await this.send(call, true, undefined, 'responses');
+    if (!res.isStream) {
+      throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: res.body.slice(0, 4096) });
+    }
+    let usage: Usage | undefined;
+    const { events, complete } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (usage = usageOfResponse(r))));
+    return { events, usage: () => usage, complete };
+  }
+
+  /**
+   * Deployment `responses: native`, not streamed: asked as a stream (so a hung engine is found
+   * within firstTokenMs, as for chat) and answered with the final Response its last event carries.
+   */
+  async responsesJson(call: EngineCall): Promise<JsonAnswer> {
+    if (!this.reportsFirstToken) {
+      const { body: text } = await this.send(call, false, call.onFirstToken, 'responses');
+      const response = parseResponse(text);
+      return { text, usage: usageOfResponse(response) };
+    }
+    const res = await this.send(call, true, call.onFirstToken, 'responses');
+    if (!res.isStream) {
+      const response = parseResponse(res.body);
+      return { text: res.body, usage: usageOfResponse(response) };
+    }
+    let final: Record<string, unknown> | undefined;
+    const { events } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (final = r)));
+    let first = call.onFirstToken;
+    for await (const _batch of events) {
+      first?.();
+      first = undefined;
+    }
+    // The iterator ends only after a terminal event (else it threw: ended early).
+    return { text: JSON.stringify(final), usage: usageOfResponse(final) };
+  }
+
+  /** A POST of the engine's management API (the runtime LoRA endpoints), its answer collected whole. */
+  private async post(path: string, body: Record<string, unknown>, cancel: Cancellation): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.authorization) headers.authorization = this.authorization;
+    try {
+      return await exchange(this.pool, { path: this.basePath + path, method: 'POST', headers, body: JSON.stringify(body) }, cancel, false);
+    } catch (err) {
+      throw connectionError(err, cancel);
+    }
+  }
+
+  /**
+   * vLLM's runtime LoRA API (the engine runs with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True). An engine
+   * that has the adapter already (another gateway replica loaded it) answers 400 "has already been
+   * loaded": it is there. Busy or unreachable engines are the engine's failure, not the adapter's;
+   * every other refusal (no such path, unreadable files, no runtime LoRA API at all) is the adapter's.
+   */
+  async loadAdapter(_d: DeploymentConfig, adapter: AdapterSpec, cancel: Cancellation): Promise<void> {
+    const res = await this.post('/load_lora_adapter', { lora_name: adapter.name, lora_path: adapter.source }, cancel);
+    const { statusCode: status, body } = res;
+    if (status >= 200 && status < 300) return;
+    if (status === 400 && /already (been )?loaded/i.test(body)) return;
+    if (status === 429 || status === 502 || status === 503 || status === 504) throw errorFromUpstreamStatus(status, body, res.headers['retry-after']);
+    throw new AdapterLoadError(`status ${status}: ${body.slice(0, 2000)}`);
+  }
+
+  async unloadAdapter(_d: DeploymentConfig, name: string): Promise<void> {
+    const cancel = new Cancellation();
+    const timer = setTimeout(() => cancel.abort(new Error('unload timed out')), 30_000);
+    try {
+      const res = await this.post('/unload_lora_adapter', { lora_name: name }, cancel);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`unload of ${name} answered ${res.statusCode}: ${res.body.slice(0, 2000)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,16 @@
 // The built-in simulator as an in-process engine. Faults are turned into the same catalog errors
 // the `openai` engine produces when the standalone simulator injects them over HTTP.
-import type { FaultName, SimSettings } from '../../config/schema.js';
+import type { DeploymentConfig, FaultName, SimSettings } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { CUT_AFTER_CHUNKS, drawFault } from '../../sim/faults.js';
 import type { PrefixCacheStats } from '../../sim/prefix-cache.js';
 import { EngineFullError } from '../../sim/scheduler.js';
 import { SimCore, SimRequestError, type GenerationPlan, type SimLoad } from '../../sim/sim-core.js';
 import { errorFromUpstreamStatus } from '../upstream-errors.js';
-import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import type { AdapterSpec, Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
+import type { Cancellation } from '../../server/cancellation.js';
+import { SimAdapterError, type SimAdapterCounts } from '../../sim/sim-adapters.js';
+import { AdapterLoadError } from '../adapter-load-error.js';
 
 
 const STATUS_FAULTS: Partial<Record<FaultName, number>> = { crash: 500, capacity: 503, 'rate-limited': 429, 'status-418': 418 };
@@ -72,7 +75,41 @@ export class SimEngine implements Engine {
     return call.fault ?? drawFault(this.core.settings.faultRates);
   }
 
+  /** The simulated engine's adapter loads, failures and unloads so far. */
+  adapterCounts(): Readonly<SimAdapterCounts> {
+    return this.core.adapters.counts;
+  }
+
+  /** Whether the engine holds the adapter now. */
+  hasAdapter(name: string): boolean {
+    return this.core.adapters.has(name);
+  }
+
+  async loadAdapter(_d: DeploymentConfig, adapter: AdapterSpec, cancel: Cancellation): Promise<void> {
+    try {
+      await this.core.adapters.load(adapter.name, adapter.source, cancel.signal);
+    } catch (err) {
+      // Loaded already (a second gateway replica, or one restarted): it is there, as asked.
+      if (err instanceof SimAdapterError && err.status === 400 && this.core.adapters.has(adapter.name)) return;
+      if (err instanceof SimAdapterError) throw new AdapterLoadError(err.message);
+      throw err;
+    }
+  }
+
+  async unloadAdapter(_d: DeploymentConfig, name: string): Promise<void> {
+    this.core.adapters.unload(name);
+  }
+
+  /** An adapter's call on an engine that does not hold it: vLLM's 404, coded as the openai engine codes it. */
+  private checkAdapter(call: EngineCall): void {
+    const name = String(call.body.model);
+    if (!this.core.adapters.has(name) || !this.core.adapters.serves(name)) {
+      throw errorFromUpstreamStatus(404, `{"message":"The model \`${name}\` does not exist."}`);
+    }
+  }
+
   async json(call: EngineCall): Promise<JsonAnswer> {
+    if (call.model.adapter !== undefined) this.checkAdapter(call); // an adapter model only
     const fault = this.pickFault(call);
     const delay = await this.preflight(fault, call.cancel.signal);
     if (call.endpoint === 'embeddings') {
@@ -94,6 +131,7 @@ export class SimEngine implements Engine {
   }
 
   async stream(call: EngineCall): Promise<StreamAnswer> {
+    if (call.model.adapter !== undefined) this.checkAdapter(call);
     const fault = this.pickFault(call);
     const delay = await this.preflight(fault, call.cancel.signal);
     const plan = await this.plan(call);

@@ -1,0 +1,62 @@
+// The request log (migration 0005): one row per request answered with an error, refused, or
+// retried, for the request inspector. Rows arrive in batches from the request recorder
+// (server/request-recorder.ts) and leave by age (the retention sweep), both in bounded statements.
+import type { Kysely } from 'kysely';
+import type { Database, RequestLogTable } from './tables.js';
+
+export type RequestLogRow = RequestLogTable;
+
+/** What writes the request log: this repo, or the SQLite billing worker's copy of it (worker-billing.ts). */
+export interface RequestLogWriter {
+  /** Inserts the rows in one transaction; a request id already there is kept as it is. */
+  recordRequests(rows: RequestLogRow[]): Promise<void>;
+  /** Deletes rows created before `before` (ISO), oldest first, at most `limit`; returns how many. */
+  deleteRequestsBefore(before: string, limit: number): Promise<number>;
+}
+
+/** Rows per INSERT statement (17 parameters each); a power of two, see insertChunks. */
+const INSERT_CHUNK = 64;
+/** Rows per DELETE statement: small rows, so more than stored responses' 50. */
+export const REQUEST_LOG_DELETE_BATCH = 500;
+
+/** Rows in INSERT statements of 64, 32, …, 1 rows: few distinct statement texts to prepare and cache. */
+function insertChunks<T>(list: T[]): T[][] {
+  const out: T[][] = [];
+  let at = 0;
+  for (let size = INSERT_CHUNK; size >= 1; size /= 2) {
+    for (; list.length - at >= size; at += size) out.push(list.slice(at, at + size));
+  }
+  return out;
+}
+
+export class RequestLogRepo implements RequestLogWriter {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async recordRequests(rows: RequestLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const chunk of insertChunks(rows)) {
+        await trx.insertInto('request_log').values(chunk).onConflict((oc) => oc.column('request_id').doNothing()).execute();
+      }
+    });
+  }
+
+  async find(requestId: string): Promise<RequestLogRow | undefined> {
+    return this.db.selectFrom('request_log').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+  }
+
+  async deleteRequestsBefore(before: string, limit: number): Promise<number> {
+    let total = 0;
+    while (total < limit) {
+      const size = Math.min(REQUEST_LOG_DELETE_BATCH, limit - total);
+      const pick = this.db.selectFrom('request_log').select('request_id').where('created_at', '<', before).orderBy('created_at').limit(size);
+      const r = await this.db.deleteFrom('request_log').where('request_id', 'in', pick).executeTakeFirst();
+      const n = Number(r.numDeletedRows);
+      total += n;
+      if (n < size) break;
+      // SQLite's statements are synchronous: let requests run between batches.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return total;
+  }
+}

@@ -1,0 +1,158 @@
+// The parts behind the status page and the dashboard, on a fake clock: the quantile buckets'
+// error bound, the traffic window's slots (what counts as a server error, what leaves the
+// window), each model's state, and the status page's cache and escaping.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigDocument } from '../src/config/load.js';
+import { ModelRegistry } from '../src/routing/registry.js';
+import { BUCKET_COUNT, bucketOf, quantiles } from '../src/ops/quantile-buckets.js';
+import { TrafficWindow, WINDOW_SECONDS, WINDOW_SLOTS, SLOT_SECONDS } from '../src/ops/traffic-window.js';
+import { modelStatus, MIN_RECENT_REQUESTS } from '../src/ops/model-status.js';
+import { StatusPage, STATUS_CACHE_MS } from '../src/ops/status-page.js';
+import { escapeHtml } from '../src/ops/escape-html.js';
+import { mulberry32 } from '../src/sim/rng.js';
+
+function clock(start = 1_800_000_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+/** Nearest rank: the value at rank ceil(q × n) of the sorted samples. */
+function exactQuantile(sorted: number[], q: number): number {
+  return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;
+}
+
+test('quantiles read back from the buckets are within 2% of the exact nearest-rank values', () => {
+  const rand = mulberry32(7);
+  for (const n of [1, 2, 7, 100, 5_000]) {
+    const samples = Array.from({ length: n }, () => 1 + Math.exp(rand() * 11)); // 2 ms to ~60 s
+    const counts = new Uint32Array(BUCKET_COUNT);
+    for (const s of samples) counts[bucketOf(s)]!++;
+    const sorted = [...samples].sort((a, b) => a - b);
+    const qs = [0.5, 0.95, 0.99];
+    const got = quantiles(counts, qs);
+    qs.forEach((q, i) => {
+      const exact = exactQuantile(sorted, q);
+      assert.ok(Math.abs(got[i]! - exact) <= exact * 0.02 + 0.01, `n=${n} q=${q}: ${got[i]} vs exact ${exact}`);
+    });
+  }
+  assert.deepEqual(quantiles(new Uint32Array(BUCKET_COUNT), [0.5]), [null], 'no samples, no quantile');
+  assert.equal(bucketOf(Number.NaN), 0);
+  assert.equal(bucketOf(1e12), BUCKET_COUNT - 1, 'huge values land in the last bucket');
+});
+
+test('the traffic window counts requests, server errors, codes and models, and forgets what is older than the window', () => {
+  const c = clock();
+  const w = new TrafficWindow(c.now);
+  c.advance(WINDOW_SECONDS * 1000); // up for a whole window: the rates are over the window
+  w.record('a', 200, '', 12);
+  w.record('a', 200, '', 30);
+  w.record('a', 500, 'engine_error', undefined);
+  w.record('a', 200, 'upstream_invalid_response', 5); // a stream that failed after it started: a server error
+  w.record('b', 429, 'rate_limit_requests', undefined); // the client's limit, not a failure
+  w.record('', 401, 'invalid_api_key', undefined); // no model resolved
+  let t = w.totals();
+  assert.equal(t.requests, 6);
+  assert.equal(t.serverErrors, 2);
+  assert.deepEqual(t.byCode, { engine_error: 1, upstream_invalid_response: 1, rate_limit_requests: 1, invalid_api_key: 1 });
+  assert.deepEqual(t.byModel, { a: { requests: 4, serverErrors: 2 }, b: { requests: 1, serverErrors: 0 } });
+  assert.equal(t.ttft.count, 3);
+  assert.ok(Math.abs(t.ttft.p50Ms! - 12) <= 12 * 0.02, `p50 ${t.ttft.p50Ms}`);
+  assert.ok(Math.abs(t.ttft.p99Ms! - 30) <= 30 * 0.02, `p99 ${t.ttft.p99Ms}`);
+  assert.ok(t.seconds >= WINDOW_SECONDS - SLOT_SECONDS && t.seconds <= WINDOW_SECONDS, `${t.seconds}`);
+
+  const series = w.series();
+  assert.equal(series.length, WINDOW_SLOTS);
+  assert.equal(series.at(-1)!.requests, 6, 'the slot in progress is the last point');
+  assert.equal(series.slice(0, -1).reduce((n, p) => n + p.requests, 0), 0);
+
+  c.advance(WINDOW_SECONDS * 1000 - SLOT_SECONDS * 1000);
+  w.record('a', 200, '', undefined);
+  assert.equal(w.totals().requests, 7, 'still inside the window');
+  c.advance(SLOT_SECONDS * 1000);
+  t = w.totals();
+  assert.equal(t.requests, 1, 'the first slot left the window');
+  assert.deepEqual(t.byCode, {});
+  assert.equal(t.ttft.count, 0);
+  assert.equal(t.ttft.p50Ms, null);
+});
+
+test('a young window reports rates over its uptime, not over five minutes', () => {
+  const c = clock();
+  const w = new TrafficWindow(c.now);
+  c.advance(10_000);
+  assert.equal(w.totals().seconds, 10);
+});
+
+const registries: ModelRegistry[] = [];
+after(async () => {
+  await Promise.all(registries.map((r) => r.close()));
+});
+
+function registry(models: unknown[]): ModelRegistry {
+  const cfg = parseConfigDocument({ models }, 'test');
+  const r = new ModelRegistry(cfg.models);
+  registries.push(r);
+  return r;
+}
+
+const sim = (id: string, extra: Record<string, unknown> = {}) => ({ id, engine: 'sim', ...extra });
+
+test("a model's state: maintenance, outage, degraded by errors or lost capacity, operational", () => {
+  const r = registry([
+    { id: 'ok', deployments: [sim('d1'), sim('d2')] },
+    { id: 'drained', maintenance: true, deployments: [sim('d1')] },
+    { id: 'all-deployments-drained', deployments: [sim('d1', { maintenance: true })] },
+    { id: 'none', deployments: [] },
+    { id: 'open', circuitBreaker: { consecutiveFailures: 1 }, deployments: [sim('d1'), sim('d2')] },
+  ]);
+  const m = (id: string) => r.get(id)!;
+  assert.deepEqual(modelStatus(m('ok'), undefined), { state: 'operational', reason: 'Operational' });
+  assert.equal(modelStatus(m('drained'), undefined).state, 'maintenance');
+  assert.equal(modelStatus(m('all-deployments-drained'), undefined).state, 'maintenance');
+  assert.deepEqual(modelStatus(m('none'), undefined), { state: 'outage', reason: 'Not deployed' });
+
+  const few = { requests: MIN_RECENT_REQUESTS - 1, serverErrors: MIN_RECENT_REQUESTS - 1 };
+  assert.equal(modelStatus(m('ok'), few).state, 'operational', 'too few requests to judge a ratio');
+  assert.deepEqual(modelStatus(m('ok'), { requests: 100, serverErrors: 5 }), { state: 'degraded', reason: 'Elevated error rate' });
+  assert.equal(modelStatus(m('ok'), { requests: 100, serverErrors: 4 }).state, 'operational');
+  assert.deepEqual(modelStatus(m('ok'), { requests: 100, serverErrors: 50 }), { state: 'outage', reason: 'Most recent requests failed' });
+
+  const [d1, d2] = m('open').deployments;
+  d1!.circuit.failure();
+  assert.deepEqual(modelStatus(m('open'), undefined), { state: 'degraded', reason: 'Reduced capacity' });
+  d2!.activeHealthy = false;
+  assert.deepEqual(modelStatus(m('open'), undefined), { state: 'outage', reason: 'Unavailable' });
+  d2!.maintenance = true;
+  assert.equal(modelStatus(m('open'), undefined).state, 'outage', 'the one deployment left serving is open');
+});
+
+test('the status page escapes model ids, leaves out private models, and is rebuilt at most once per cache period', () => {
+  const c = clock();
+  const r = registry([
+    { id: 'x<script>alert(1)</script>', deployments: [sim('d1')] },
+    { id: 'tenant-private-model', owner: 'acme', deployments: [sim('d1')] },
+    { id: 'plain', deployments: [sim('d1')] },
+  ]);
+  const page = new StatusPage(r, new TrafficWindow(c.now), STATUS_CACHE_MS, c.now);
+  const first = page.current();
+  assert.ok(first.html.includes(`<td class="model">${escapeHtml('x<script>alert(1)</script>')}</td>`));
+  assert.ok(!first.html.includes('<script'), 'no script element, escaped or not');
+  assert.ok(!first.html.includes('tenant-private-model') && !first.html.includes('acme'));
+  assert.ok(first.html.includes('All models operational'));
+  assert.equal(page.maxAgeSeconds(first), STATUS_CACHE_MS / 1000);
+
+  r.get('plain')!.maintenance = true;
+  c.advance(STATUS_CACHE_MS - 1);
+  assert.equal(page.current(), first, 'within the cache period the same page, even after a change');
+  assert.equal(page.maxAgeSeconds(first), 1);
+  c.advance(1);
+  const second = page.current();
+  assert.notEqual(second.etag, first.etag);
+  assert.ok(second.html.includes('Some models are under maintenance'));
+  assert.match(second.html, /<td class="model">plain<\/td><td><span class="state state-maintenance">Maintenance<\/span>/);
+});
+
+test('escapeHtml escapes the five characters that matter in text and attributes', () => {
+  assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+});
