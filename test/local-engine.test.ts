@@ -68,11 +68,18 @@ describe('the local llama engine', { skip: SKIP }, () => {
   const engines = new Map<string, LlamaEngine>();
   let onEnd: ((e: GenerationEnd) => void) | undefined;
 
+  let brokenLora: string;
+
   before(async () => {
     files = writeTinyModelFiles(dir, 7);
+    const lora = readFileSync(files.loraPath);
+    brokenLora = join(dir, 'truncated-lora.gguf');
+    writeFileSync(brokenLora, lora.subarray(0, Math.floor(lora.length * 0.6)));
     gw = await startTestGateway({
       models: [
         { id: 'tiny', contextLength: 8192, deployments: [llamaDeployment('tiny-cpu', files.modelPath, { parallel: 2 })] },
+        { id: 'tiny-story', base: 'tiny', adapter: { source: files.loraPath } },
+        { id: 'tiny-broken', base: 'tiny', adapter: { source: brokenLora } },
         { id: 'tiny-embed', kind: 'embedding', deployments: [llamaDeployment('tiny-embed-cpu', files.modelPath, { contextSize: 512 })] },
       ],
     }, {
@@ -252,6 +259,29 @@ describe('the local llama engine', { skip: SKIP }, () => {
       deployment = model.deployments[0]!;
     });
 
+    const story = async (modelId: string) => (await client.chat.completions.create({ model: modelId, messages: ask('tell me a story'), max_tokens: 10, temperature: 0 })).choices[0]!.message.content ?? '';
+
+    test('an adapter model on an engine: llama base: loaded on demand, its answers differ from the base', async () => {
+      const base = await story('tiny');
+      const adapted = await story('tiny-story');
+      assert.notEqual(adapted, base, 'the LoRA weights change the greedy answer');
+      assert.ok(engine.loadedAdapters().includes('tiny-story'));
+      assert.equal(await story('tiny'), base, 'the base model is unchanged beside it');
+      assert.equal(await story('tiny-story'), adapted);
+    });
+
+    test('a damaged adapter file is a 412 adapter_load_failed naming the adapter, never its path', async () => {
+      await assert.rejects(story('tiny-broken'), (err: InstanceType<typeof OpenAI.APIError>) => {
+        assert.equal(err.status, 412);
+        assert.equal(err.code, 'adapter_load_failed');
+        assert.match(err.message, /tiny-broken/);
+        assert.ok(!err.message.includes(dir) && !err.message.includes('.gguf'), err.message);
+        return true;
+      });
+      assert.ok(!engine.loadedAdapters().includes('tiny-broken'));
+      assert.ok((await story('tiny')).length > 0, 'the engine goes on serving');
+    });
+
     async function answer(modelId: string): Promise<string> {
       const call: EngineCall = {
         endpoint: 'chat',
@@ -267,27 +297,22 @@ describe('the local llama engine', { skip: SKIP }, () => {
       return (JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
     }
 
-    test('an adapter applied changes the answer; unloaded, the base answers again', async () => {
-      const base = await answer('tiny-story');
-      await engine.loadAdapter(deployment, { name: 'tiny-story', source: files.loraPath }, new Cancellation());
-      assert.deepEqual(engine.loadedAdapters(), ['tiny-story']);
-      const adapted = await answer('tiny-story');
-      assert.notEqual(adapted, base, 'the LoRA weights change the greedy answer');
-      assert.equal(await answer('tiny'), base, 'the base model is unchanged beside it');
-      await engine.unloadAdapter(deployment, 'tiny-story');
-      assert.deepEqual(engine.loadedAdapters(), []);
-      assert.equal(await answer('tiny-story'), base);
+    test('the engine itself: loadAdapter applies the GGUF LoRA to requests for its name; unloadAdapter removes it', async () => {
+      const base = await answer('direct-story');
+      await engine.loadAdapter(deployment, { name: 'direct-story', source: files.loraPath }, new Cancellation());
+      assert.ok(engine.loadedAdapters().includes('direct-story'));
+      assert.notEqual(await answer('direct-story'), base);
+      await engine.unloadAdapter(deployment, 'direct-story');
+      assert.ok(!engine.loadedAdapters().includes('direct-story'));
+      assert.equal(await answer('direct-story'), base);
     });
 
-    test('a damaged, foreign or missing adapter file is an AdapterLoadError that names no path; the engine goes on', async () => {
-      const lora = readFileSync(files.loraPath);
-      const truncated = join(dir, 'truncated-lora.gguf');
-      writeFileSync(truncated, lora.subarray(0, Math.floor(lora.length * 0.6)));
+    test('the engine itself: a damaged, foreign or missing file is an AdapterLoadError whose message names no path', async () => {
       const garbage = join(dir, 'garbage-lora.gguf');
       writeFileSync(garbage, Buffer.from('GGUF this is not a gguf file at all'.repeat(20)));
       // A whole model where an adapter belongs: general.type is not "adapter".
       const notAdapter = files.modelPath;
-      for (const source of [truncated, garbage, notAdapter, join(dir, 'missing-lora.gguf')]) {
+      for (const source of [brokenLora, garbage, notAdapter, join(dir, 'missing-lora.gguf')]) {
         await assert.rejects(engine.loadAdapter(deployment, { name: 'broken', source }, new Cancellation()), (err: Error) => {
           assert.ok(err instanceof AdapterLoadError, `${source}: ${String(err)}`);
           assert.ok(!err.message.includes(dir), 'the client-facing message names no path');
@@ -295,7 +320,7 @@ describe('the local llama engine', { skip: SKIP }, () => {
           return true;
         });
       }
-      assert.deepEqual(engine.loadedAdapters(), []);
+      assert.ok(!engine.loadedAdapters().includes('broken'));
       assert.ok((await answer('tiny')).length > 0);
     });
   });
