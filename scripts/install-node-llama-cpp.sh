@@ -4,6 +4,7 @@
 # node_modules/node-llama-cpp. A plain `npm install node-llama-cpp` also works but brings every
 # GPU variant of the binary (CUDA, Vulkan: hundreds of MB), and `--omit=optional` in the project
 # itself would also remove other packages' native binaries (libsql's), hence the separate prefix.
+# Only the Linux x64 binary is exercised by CI; the other platforms are mapped as node-llama-cpp names them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${NODE_LLAMA_CPP_VERSION:-3.22.1}"
