@@ -4,6 +4,8 @@
 // validated against OpenAI's published schema, through the official client and raw HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { parseConfigDocument } from '../src/config/load.js';
 import { startSimServer, type SimServer } from '../src/sim/sim-server.js';
@@ -14,6 +16,9 @@ import { assertValid, assertValidResponseEvent } from './helpers/openapi-schema.
 let sim: SimServer;
 let gw: TestGateway;
 let client: OpenAI;
+/** A Responses engine that goes wrong: `/crash/` answers 500; `/early/` streams response.created, then [DONE]. */
+let stub: Server;
+const stubBodies: Array<Record<string, unknown>> = [];
 
 type Event = { type: string; sequence_number: number } & Record<string, any>;
 
@@ -30,15 +35,40 @@ async function collect(stream: AsyncIterable<unknown>): Promise<Event[]> {
 
 before(async () => {
   sim = await startSimServer({ faultHeader: true, settings: { ttftMs: 1, itlMs: 1 } });
+  stub = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      stubBodies.push(JSON.parse(text) as Record<string, unknown>);
+      if (req.url!.startsWith('/crash/')) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
+        return;
+      }
+      const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_engine', object: 'response', status: 'in_progress', output: [] } };
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`event: response.created\ndata: ${JSON.stringify(created)}\n\ndata: [DONE]\n\n`);
+    });
+  });
+  await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+  const stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
   const up = (id: string, extra: Record<string, unknown>) => ({
     id, ...SINGLE_ATTEMPT, deployments: [{ id: 'up', engine: 'openai', baseUrl: sim.url, faultHeader: true, upstreamModel: 'sim', ...extra }],
   });
-  gw = await startTestGateway({ models: [up('native-chat', { responses: 'native' }), up('native-whole', { responses: 'native', jsonFromStream: false }), up('translated-chat', {})] });
+  const stubModel = (id: string, path: string, extra: Record<string, unknown> = {}) => ({
+    id, ...SINGLE_ATTEMPT, ...extra, deployments: [{ id: 'stub', engine: 'openai', baseUrl: `${stubUrl}/${path}/v1`, responses: 'native' }],
+  });
+  gw = await startTestGateway({
+    models: [
+      up('native-chat', { responses: 'native' }), up('native-whole', { responses: 'native', jsonFromStream: false }), up('translated-chat', {}),
+      stubModel('crashing', 'crash', { fallbacks: ['fallback-target'], retries: { maxAttempts: 2, backoffBaseMs: 0, backoffMaxMs: 0 } }), stubModel('fallback-target', 'early'), stubModel('cut-short', 'early'),
+    ],
+  });
   client = gw.client();
 });
 after(async () => {
   await gw.close();
   await sim.close();
+  await new Promise((r) => stub.close(r));
 });
 
 describe('responses: native', () => {
@@ -124,6 +154,22 @@ describe('responses: native', () => {
     assert.equal(r.status, 500, r.text);
     assert.equal(r.body.error.code, 'engine_error', 'an engine 500 is the catalog\'s engine_error, as on chat');
     assert.doesNotMatch(r.text, /simulated engine crash/);
+  });
+
+  test('a fallback to another native model sends the engine that model\'s name', async () => {
+    stubBodies.length = 0;
+    await http(`${gw.baseURL}/responses`, { method: 'POST', key: gw.key, body: JSON.stringify({ model: 'crashing', input: 'hi' }) });
+    assert.deepEqual(stubBodies.map((b) => b.model), ['crashing', 'fallback-target']);
+  });
+
+  test('a native stream that says [DONE] before its final response is cut short, not complete: 502 before output, never a 500', async () => {
+    const whole = await http(`${gw.baseURL}/responses`, { method: 'POST', key: gw.key, body: JSON.stringify({ model: 'cut-short', input: 'hi' }) });
+    assert.equal(whole.status, 502, whole.text);
+    assert.equal(whole.body.error.code, 'upstream_invalid_response');
+    const streamed = await http(`${gw.baseURL}/responses`, { method: 'POST', key: gw.key, body: JSON.stringify({ model: 'cut-short', input: 'hi', stream: true }) });
+    const events = streamed.text.split('\n\n').filter(Boolean).map((block) => JSON.parse(block.split('\n')[1]!.slice('data: '.length)) as Event);
+    assert.deepEqual(events.map((e) => e.type), ['response.created', 'error', 'response.failed']);
+    assert.equal(events[1]!.code, 'upstream_invalid_response');
   });
 
   test('without the setting, a Responses request reaches the same engine as chat completions', async () => {

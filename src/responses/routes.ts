@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { GatewayError } from '../errors/gateway-error.js';
 import { invalidParameter, validateBody } from '../openai/validate.js';
 import { readJsonBody } from '../server/body.js';
+import type { AnswerWire } from '../server/answer-wire.js';
 import type { RequestContext } from '../server/context.js';
 import { sendJson } from '../server/respond.js';
 import type { Route } from '../server/router.js';
@@ -60,9 +61,9 @@ async function conversation(repo: ResponsesRepo, accountId: string, previousId: 
  * conversation as input (item references resolved) and store: false, since the gateway keeps
  * responses and follows previous_response_id itself (the engine may keep nothing, or forget).
  */
-function nativeBody(req: ResponsesRequest, conversationInput: Json[]): Json {
+function nativeBody(req: ResponsesRequest, conversationInput: Json[], model: string): Json {
   const { previous_response_id: _previous, store: _store, stream: _stream, ...rest } = req;
-  return { ...rest, input: conversationInput, store: false };
+  return { ...rest, model, input: conversationInput, store: false };
 }
 
 function notFound(id: string): GatewayError {
@@ -118,7 +119,12 @@ export function responsesRoutes(deps: GatewayDeps): Route[] {
       }
     };
     ctx.wire = responsesWire(shell, save);
-    ctx.native = { body: nativeBody(req, [...history, ...input]), wire: nativeResponsesWire(shell, save), translated: ctx.wire };
+    let native: AnswerWire | undefined;
+    ctx.native = {
+      body: (model) => nativeBody(req, [...history, ...input], model),
+      wire: () => (native ??= nativeResponsesWire(shell, save)),
+      translated: ctx.wire,
+    };
     // The translated body is checked as any chat request is (a bad tool schema, say, is a 400 here).
     validateRequest(ctx, 'chat', { value: toChatBody(req, history, input) });
     await serve(ctx);

@@ -42,11 +42,13 @@ export async function executeJson(ctx: RequestContext, call: EngineCall, t: Atte
   // when its first token came, the first-token timeout runs for non-streaming requests too.
   let firstTimer: NodeJS.Timeout | undefined;
   if (engine.reportsFirstToken) {
+    // This attempt's first token: a retry's replaces a failed attempt's.
+    if (ctx.firstTokenMs !== undefined) ctx.firstTokenMs = undefined;
     if (firstTokenMs < left) firstTimer = abortAfter(t.cancel, firstTokenMs, () => new GatewayError('first_token_timeout', { message: `The engine sent no token within ${firstTokenMs} ms.` }));
     // Also when the first token came, for the time-to-first-token histogram of non-streaming requests.
     call.onFirstToken = () => {
       clearTimeout(firstTimer);
-      ctx.firstTokenMs = performance.now() - ctx.startedAt;
+      ctx.firstTokenMs ??= performance.now() - ctx.startedAt;
     };
   }
   try {

@@ -4,6 +4,19 @@
 // writes those bytes unchanged (no cost on the chat and completions endpoints).
 import type { GatewayError } from '../errors/gateway-error.js';
 
+/**
+ * A Responses API request, for the attempts that go to a deployment serving it natively: built
+ * only when such an attempt happens (most deployments translate).
+ */
+export interface NativeResponses {
+  /** The Responses body for that engine, for the model the attempt serves (a fallback's, say). */
+  body(model: string): Record<string, unknown>;
+  /** The wire that retells the engine's Response (one per request). */
+  wire(): AnswerWire;
+  /** The translating wire, for attempts on deployments that speak chat. */
+  translated: AnswerWire;
+}
+
 export interface AnswerWire {
   /** Non-streaming: the client's body for the engine's JSON answer (text). */
   json(engineAnswer: string): Promise<string>;

@@ -9,7 +9,7 @@ import type { PromptPrefix } from '../routing/prefix-blocks.js';
 import type { Prompt } from '../tokenize/prompt.js';
 import type { Priority } from '../store/keys-repo.js';
 import type { LimitSpend } from '../stages/check-rate-limits.js';
-import type { AnswerWire } from './answer-wire.js';
+import type { AnswerWire, NativeResponses } from './answer-wire.js';
 
 /** Everything one request accumulates on its way through the stages; read by the final log line. */
 export interface RequestContext {
@@ -31,7 +31,7 @@ export interface RequestContext {
    * A Responses API request, for deployments that serve it natively: the body such an engine is
    * sent and the wire that retells its answer (else `wire` and the chat body serve the attempt).
    */
-  native?: { body: Record<string, unknown>; wire: AnswerWire; translated: AnswerWire };
+  native?: NativeResponses;
   body?: Record<string, unknown>;
   stream?: boolean;
   model?: RegisteredModel;

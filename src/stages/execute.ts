@@ -15,8 +15,8 @@ export async function execute(ctx: RequestContext, finish: Finish, timing: Attem
   // this attempt (a retry or fallback elsewhere may translate to chat again).
   const native = ctx.native !== undefined && deployment.config.engine === 'openai' && deployment.config.responses === 'native';
   if (ctx.native) {
-    ctx.wire = native ? ctx.native.wire : ctx.native.translated;
-    if (native) body = ctx.native.body;
+    ctx.wire = native ? ctx.native.wire() : ctx.native.translated;
+    if (native) body = ctx.native.body(String(body.model));
   }
   const call: EngineCall = {
     endpoint: ctx.endpoint!,

@@ -214,7 +214,7 @@ export class OpenAIEngine implements Engine {
       throw new GatewayError('upstream_invalid_response', { message: 'The inference engine did not answer with a stream.', upstreamBody: res.body.slice(0, 4096) });
     }
     let usage: Usage | undefined;
-    const { events, complete } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (usage = usageOfResponse(r))));
+    const { events, complete } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (usage = usageOfResponse(r))), false);
     return { events, usage: () => usage, complete };
   }
 
@@ -234,13 +234,14 @@ export class OpenAIEngine implements Engine {
       return { text: res.body, usage: usageOfResponse(response) };
     }
     let final: Record<string, unknown> | undefined;
-    const { events } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (final = r)));
+    const { events } = upstreamEvents(res, call.cancel, (data, end) => acceptResponseEvent(data, end, (r) => (final = r)), false);
     let first = call.onFirstToken;
     for await (const _batch of events) {
       first?.();
       first = undefined;
     }
     // The iterator ends only after a terminal event (else it threw: ended early).
+    if (final === undefined) throw new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
     return { text: JSON.stringify(final), usage: usageOfResponse(final) };
   }
 

@@ -17,7 +17,7 @@ const HIGH_WATER = 256 * 1024;
 /**
  * Checks one payload: returns it (or a rewrite) for the client, or undefined to drop it; throws a
  * catalog error for a bad one; calls `end()` when it is the stream's last (after it, the rest is
- * ignored). `[DONE]` always ends the stream and is never passed to it.
+ * ignored). `[DONE]` is never passed to it.
  */
 export type AcceptPayload = (data: string, end: () => void) => string | undefined;
 
@@ -27,7 +27,11 @@ export interface UpstreamEvents {
   complete(): boolean;
 }
 
-export function upstreamEvents(res: UpstreamResponse, cancel: Cancellation, accept: AcceptPayload): UpstreamEvents {
+/**
+ * `doneEnds`: false where a terminal event, not `[DONE]`, ends a complete stream (the Responses
+ * API): a `[DONE]` before it is then a stream cut short.
+ */
+export function upstreamEvents(res: UpstreamResponse, cancel: Cancellation, accept: AcceptPayload, doneEnds = true): UpstreamEvents {
   let ready: string[] = [];
   let readyChars = 0;
   let done = false;
@@ -43,7 +47,8 @@ export function upstreamEvents(res: UpstreamResponse, cancel: Cancellation, acce
     onEvent: (e: EventSourceMessage) => {
       if (done || failure !== undefined) return;
       if (e.data === '[DONE]') {
-        end();
+        if (doneEnds) end();
+        else failure = new GatewayError('upstream_invalid_response', { message: 'The inference engine ended the stream early.' });
         return;
       }
       try {
