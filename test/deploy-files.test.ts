@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { Ajv } from 'ajv';
 import { parseConfigDocument } from '../src/config/load.js';
 import { REPO_ROOT, prometheusSkipReason, which } from './helpers/prometheus.js';
 
@@ -85,6 +86,18 @@ test('promtool: the compose Prometheus config is valid', (t) => {
   const skip = prometheusSkipReason(['promtool']);
   if (skip) return t.skip(skip);
   execFileSync('promtool', ['check', 'config', join(DEPLOY, 'prometheus/prometheus.yml')], { stdio: 'pipe' });
+});
+
+test('deploy/compose.yaml is valid against the Compose Specification\'s JSON schema (what docker compose checks)', () => {
+  const schema = JSON.parse(read('test/compose-spec/compose-spec.json')) as Record<string, unknown>;
+  delete schema.$schema; // draft-07, which Ajv speaks; its $schema URL is not one Ajv knows by that spelling
+  // `format`s such as "duration" are Compose's own; their values here are checked by the tests above.
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+  const doc = parse(read('deploy/compose.yaml')) as { services: Record<string, Record<string, unknown>> };
+  assert.ok(validate(doc), JSON.stringify(validate.errors));
+  // The schema is strict enough to catch a misspelt key.
+  doc.services.gateway!.helthcheck = doc.services.gateway!.healthcheck;
+  assert.equal(validate(doc), false, 'a misspelt service key is refused');
 });
 
 test('docker compose config accepts the compose file', (t) => {
