@@ -40,6 +40,8 @@ before(async () => {
       simModel('drained', { maintenance: true }),
       simModel('secret-model', { owner: 'acme-corp' }),
       { id: 'queued', deployments: [{ id: 'queued-sim', engine: 'sim', admission: { maxConcurrency: 3, maxQueue: 16 }, sim: { ttftMs: 1, itlMs: 1 } }] },
+      // A public LoRA adapter, served on queued's deployment: no deployments of its own.
+      { id: 'public-lora', base: 'queued', adapter: { source: '/srv/loras/public-lora' } },
     ],
   });
   bigKey = (await createKeyFor(gw.store, 'big-spender')).key;
@@ -96,6 +98,7 @@ test('the dashboard data counts what the gateway served: requests, server errors
   assert.deepEqual([model('flaky').requests, model('flaky').serverErrors], [10, 10]);
   assert.deepEqual([model(XSS).requests, model(XSS).serverErrors], [2, 0]);
   assert.deepEqual([model('chat-a').state, model('flaky').state, model('drained').state, model(XSS).state], ['degraded', 'outage', 'maintenance', 'operational']);
+  assert.deepEqual({ state: model('public-lora').state, reason: model('public-lora').reason }, { state: 'operational', reason: 'Operational' });
   assert.equal(model('secret-model').owner, 'acme-corp', 'the admin sees private models, marked');
 
   // Time to first token: the 6 streams, and the 6 whole answers the simulator reported a first token for.
@@ -171,6 +174,7 @@ test('GET /status: public models with their state, escaped; nothing private; cac
   assert.equal(row('chat-a'), 'degraded');
   assert.equal(row('flaky'), 'outage');
   assert.equal(row('drained'), 'maintenance');
+  assert.equal(row('public-lora'), 'operational', "an adapter is judged by its base's deployments");
   assert.equal(row('x&lt;script&gt;alert\\(1\\)&lt;/script&gt;'), 'operational');
   assert.ok(!html.includes('<script'), 'the model id is text, not markup');
   for (const secret of ['secret-model', 'acme-corp', 'tester', 'big-spender', gw.key, bigKey, ADMIN, '-sim']) assert.ok(!html.includes(secret), `the status page shows ${secret}`);

@@ -10,6 +10,8 @@ import { TrafficWindow, WINDOW_SECONDS, WINDOW_SLOTS, SLOT_SECONDS } from '../sr
 import { modelStatus, MIN_RECENT_REQUESTS } from '../src/ops/model-status.js';
 import { StatusPage, STATUS_CACHE_MS } from '../src/ops/status-page.js';
 import { escapeHtml } from '../src/ops/escape-html.js';
+import { Cancellation } from '../src/server/cancellation.js';
+import type { GatewayError } from '../src/errors/gateway-error.js';
 import { mulberry32 } from '../src/sim/rng.js';
 
 function clock(start = 1_800_000_000_000) {
@@ -125,6 +127,46 @@ test("a model's state: maintenance, outage, degraded by errors or lost capacity,
   assert.deepEqual(modelStatus(m('open'), undefined), { state: 'outage', reason: 'Unavailable' });
   d2!.maintenance = true;
   assert.equal(modelStatus(m('open'), undefined).state, 'outage', 'the one deployment left serving is open');
+});
+
+test("a LoRA adapter model's state is its base's deployments', and degraded while its load failed on every deployment that is up", async () => {
+  // Loads are instant; a source under /broken/ fails on the deployment whose simulator says so.
+  const dep = (id: string, failAdapters: string[] = []) => sim(id, { sim: { adapterLoadMs: 0, failAdapters } });
+  const r = registry([
+    { id: 'base', circuitBreaker: { consecutiveFailures: 1 }, deployments: [dep('d1', ['*/broken/*']), dep('d2', ['*/broken/*'])] },
+    { id: 'lora', base: 'base', adapter: { source: '/srv/ok/lora', failedLoadTtlMs: 10_000 } },
+    { id: 'broken-lora', base: 'base', adapter: { source: '/srv/broken/lora', failedLoadTtlMs: 10_000 } },
+  ]);
+  const lora = r.get('lora')!;
+  const broken = r.get('broken-lora')!;
+  const [d1, d2] = r.get('base')!.deployments;
+  assert.deepEqual(lora.deployments, [], 'served on its base');
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'operational', reason: 'Operational' });
+  assert.deepEqual(modelStatus(broken, undefined), { state: 'operational', reason: 'Operational' }, 'no load tried yet');
+
+  // The base's deployments decide: one open circuit is reduced capacity, a drained base is maintenance.
+  d1!.circuit.failure();
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'degraded', reason: 'Reduced capacity' });
+  r.get('base')!.maintenance = true;
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'maintenance', reason: 'Under maintenance' });
+  r.get('base')!.maintenance = false;
+  d2!.activeHealthy = false;
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'outage', reason: 'Unavailable' });
+  d2!.activeHealthy = true;
+
+  // Failed loads: on d2 only (d1's circuit is open, so d2 is the only deployment up): degraded.
+  const load = broken.adapter!.load;
+  await assert.rejects(d2!.adapters!.acquire(load, new Cancellation()), (err: GatewayError) => err.code === 'adapter_load_failed');
+  const t = performance.now();
+  assert.deepEqual(modelStatus(broken, undefined, t), { state: 'degraded', reason: 'Adapter failed to load' });
+  assert.equal(modelStatus(lora, undefined, t).state, 'degraded', 'another adapter of the same base: reduced capacity only');
+  assert.equal(modelStatus(lora, undefined, t).reason, 'Reduced capacity');
+  // d1 up again and not failed there: the adapter can still load somewhere.
+  d1!.circuit.forceClose('test');
+  assert.deepEqual(modelStatus(broken, undefined, t), { state: 'operational', reason: 'Operational' });
+  await assert.rejects(d1!.adapters!.acquire(load, new Cancellation()), (err: GatewayError) => err.code === 'adapter_load_failed');
+  assert.deepEqual(modelStatus(broken, undefined, performance.now()), { state: 'degraded', reason: 'Adapter failed to load' });
+  assert.deepEqual(modelStatus(broken, undefined, performance.now() + load.failedLoadTtlMs + 1), { state: 'operational', reason: 'Operational' }, 'forgotten after failedLoadTtlMs');
 });
 
 test('the status page escapes model ids, leaves out private models, and is rebuilt at most once per cache period', () => {
