@@ -11,6 +11,7 @@ import { SINGLE_ATTEMPT } from './helpers/routing.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { createKeyFor } from '../src/keys/bootstrap.js';
 import { NANOS_PER_USD } from '../src/store/money.js';
+import { TOP_ACCOUNTS_TIMEOUT_MS } from '../src/ops/dashboard-data.js';
 
 const ADMIN = 'admin-token-for-ops-pages-0123456789';
 const XSS = 'x<script>alert(1)</script>';
@@ -218,6 +219,30 @@ test('a store that does not answer leaves the dashboard up, without top spenders
     assert.deepEqual(r.body.topAccounts.accounts, []);
     assert.equal(r.body.topAccounts.available, false);
     assert.equal(typeof r.body.traffic.requests, 'number');
+  } finally {
+    await g.close().catch(() => undefined);
+  }
+});
+
+test('a store whose top-spenders query never answers leaves the dashboard answering, without top spenders, within the limit', async () => {
+  const g = await startTestGateway({ adminToken: ADMIN });
+  let asked = 0;
+  // A ledger query stuck behind a lock, or on a connection that went silent.
+  g.store.usage.topAccounts = () => {
+    asked++;
+    return new Promise(() => {});
+  };
+  try {
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const r = await http(`${g.url}/admin/dashboard/data`, { key: ADMIN, signal: AbortSignal.timeout(TOP_ACCOUNTS_TIMEOUT_MS + 3_000) });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(performance.now() - t0 < TOP_ACCOUNTS_TIMEOUT_MS + 1_500, `answered in ${Math.round(performance.now() - t0)} ms`);
+      assert.equal(r.body.topAccounts.available, false);
+      assert.deepEqual(r.body.topAccounts.accounts, []);
+      assert.equal(typeof r.body.traffic.requests, 'number');
+    }
+    assert.equal(asked, 1, 'asked once: the second read is within the cache period');
   } finally {
     await g.close().catch(() => undefined);
   }

@@ -10,6 +10,10 @@ import { TrafficWindow, WINDOW_SECONDS, WINDOW_SLOTS, SLOT_SECONDS } from '../sr
 import { modelStatus, MIN_RECENT_REQUESTS } from '../src/ops/model-status.js';
 import { StatusPage, STATUS_CACHE_MS } from '../src/ops/status-page.js';
 import { escapeHtml } from '../src/ops/escape-html.js';
+import { createDashboardData, TOP_ACCOUNTS_CACHE_MS } from '../src/ops/dashboard-data.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import type { Store } from '../src/store/store.js';
+import type { AccountSpend } from '../src/store/usage-repo.js';
 import { Cancellation } from '../src/server/cancellation.js';
 import type { GatewayError } from '../src/errors/gateway-error.js';
 import { mulberry32 } from '../src/sim/rng.js';
@@ -129,7 +133,7 @@ test("a model's state: maintenance, outage, degraded by errors or lost capacity,
   assert.equal(modelStatus(m('open'), undefined).state, 'outage', 'the one deployment left serving is open');
 });
 
-test("a LoRA adapter model's state is its base's deployments', and degraded while its load failed on every deployment that is up", async () => {
+test("a LoRA adapter model is judged by its base's deployments, and degraded while its load failed on every deployment that is up", async () => {
   // Loads are instant; a source under /broken/ fails on the deployment whose simulator says so.
   const dep = (id: string, failAdapters: string[] = []) => sim(id, { sim: { adapterLoadMs: 0, failAdapters } });
   const r = registry([
@@ -193,6 +197,72 @@ test('the status page escapes model ids, leaves out private models, and is rebui
   assert.notEqual(second.etag, first.etag);
   assert.ok(second.html.includes('Some models are under maintenance'));
   assert.match(second.html, /<td class="model">plain<\/td><td><span class="state state-maintenance">Maintenance<\/span>/);
+});
+
+/** A store whose top-spenders queries answer when the test says: each call's resolve and reject, and how many ran at once. */
+function controlledStore() {
+  const queries: Array<{ resolve(a: AccountSpend[]): void; reject(e: Error): void }> = [];
+  let running = 0;
+  let maxRunning = 0;
+  const usage = {
+    topAccounts: () =>
+      new Promise<AccountSpend[]>((resolve, reject) => {
+        maxRunning = Math.max(maxRunning, ++running);
+        const settle = <T>(f: (v: T) => void) => (v: T) => {
+          running--;
+          f(v);
+        };
+        queries.push({ resolve: settle(resolve), reject: settle(reject) });
+      }),
+  };
+  return { store: { usage } as unknown as Store, queries, maxRunning: () => maxRunning };
+}
+
+/** `p`, or a failure when it has not settled within `ms` (instead of a test that hangs). */
+function within<T>(p: Promise<T>, ms = 2_000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+const spend = (account: string): AccountSpend => ({ account, requests: 1, inputTokens: 2, outputTokens: 3, costNanos: 4_000 });
+
+test('top spenders: a store that never answers does not hold the dashboard, gets one query at a time, and its late answer or failure counts for its own cache entry', async () => {
+  const c = clock();
+  const s = controlledStore();
+  const TIMEOUT_MS = 50;
+  const data = createDashboardData({ registry: registry([]), traffic: new TrafficWindow(c.now), metrics: createMetrics({ defaultMetrics: false }), store: s.store }, c.now, TIMEOUT_MS);
+  const spenders = async () => (await within(data())).topAccounts;
+
+  // The first query hangs: the dashboard answers without spenders after the limit.
+  const started = performance.now();
+  assert.equal((await spenders()).available, false);
+  assert.ok(performance.now() - started >= TIMEOUT_MS - 5, 'waited for the limit');
+  assert.equal(s.queries.length, 1);
+  // Past the cache period it still hangs: no second query beside it.
+  c.advance(TOP_ACCOUNTS_CACHE_MS);
+  assert.equal((await spenders()).available, false);
+  assert.equal(s.queries.length, 1, 'no query while one is under way');
+
+  // It fails at last: the next poll asks again, and that answer is cached for the period.
+  s.queries[0]!.reject(new Error('connection lost'));
+  await new Promise(setImmediate);
+  const asked = data();
+  assert.equal(s.queries.length, 2);
+  s.queries[1]!.resolve([spend('acme')]);
+  assert.deepEqual((await within(asked)).topAccounts.accounts.map((a: { account: string }) => a.account), ['acme']);
+  c.advance(TOP_ACCOUNTS_CACHE_MS - 1);
+  assert.equal((await spenders()).available, true);
+  assert.equal(s.queries.length, 2, 'cached');
+
+  // Slow past the limit, then answering: unavailable first, then its late answer for the rest of the period.
+  c.advance(1);
+  assert.equal((await spenders()).available, false);
+  assert.equal(s.queries.length, 3);
+  s.queries[2]!.resolve([spend('late')]);
+  await new Promise(setImmediate);
+  assert.deepEqual((await spenders()).accounts.map((a: { account: string }) => a.account), ['late']);
+  assert.equal(s.queries.length, 3);
+  assert.equal(s.maxRunning(), 1, 'never two queries at once');
 });
 
 test('escapeHtml escapes the five characters that matter in text and attributes', () => {
