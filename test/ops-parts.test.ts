@@ -1,6 +1,7 @@
 // The parts behind the status page and the dashboard, on a fake clock: the quantile buckets'
 // error bound, the traffic window's slots (what counts as a server error, what leaves the
-// window), each model's state, and the status page's cache and escaping.
+// window), each model's state (LoRA adapters' included), the status page's cache and escaping,
+// and the dashboard's wait for the top spenders.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigDocument } from '../src/config/load.js';
