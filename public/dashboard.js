@@ -8,13 +8,28 @@
   const REFRESH_MS = 3000;
   const $ = (id) => document.getElementById(id);
   let timer;
+  /**
+   * The polling loop in force. Signing out or in starts a new one; a refresh of an older loop that
+   * was in flight meanwhile drops its answer and schedules nothing, so only one loop ever polls.
+   */
+  let loop = 0;
   let charts = {};
 
   const fmt = (v) => (v === null || v === undefined ? '–' : String(v));
   const usd = (v) => `$${v.toFixed(6)}`;
 
-  function showSignIn(message) {
+  function stopPolling() {
     clearTimeout(timer);
+    loop++;
+  }
+
+  function startPolling() {
+    stopPolling();
+    refresh(loop);
+  }
+
+  function showSignIn(message) {
+    stopPolling();
     $('board').hidden = true;
     $('sign-out').hidden = true;
     $('sign-in').hidden = false;
@@ -108,21 +123,22 @@
     document.body.dataset.generatedAt = d.generatedAt;
   }
 
-  async function refresh() {
+  async function refresh(current) {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return showSignIn();
     try {
       const r = await fetchData(token);
-      if (sessionStorage.getItem(TOKEN_KEY) !== token) return; // signed out meanwhile
+      if (current !== loop) return; // signed out (and perhaps in again) meanwhile
       if (r.refused) {
         sessionStorage.removeItem(TOKEN_KEY);
         return showSignIn(r.refused);
       }
       render(r.data);
     } catch (err) {
+      if (current !== loop) return;
       $('updated').textContent = `Cannot reach the gateway (${err.message}); retrying`;
     }
-    timer = setTimeout(refresh, REFRESH_MS);
+    timer = setTimeout(refresh, REFRESH_MS, current);
   }
 
   $('sign-in').addEventListener('submit', (ev) => {
@@ -131,8 +147,7 @@
     $('token').value = '';
     sessionStorage.setItem(TOKEN_KEY, token);
     showBoard();
-    clearTimeout(timer);
-    refresh();
+    startPolling();
   });
 
   $('sign-out').addEventListener('click', () => {
@@ -144,6 +159,6 @@
 
   if (sessionStorage.getItem(TOKEN_KEY)) {
     showBoard();
-    refresh();
+    startPolling();
   } else showSignIn();
 })();

@@ -1,12 +1,13 @@
 // The status page and the admin dashboard in headless Chromium (Debian's package, through
 // playwright-core): they load without console errors, the dashboard signs in with the admin
 // token (kept in sessionStorage), shows the numbers its data endpoint returns and follows new
-// traffic, markup in a model id or an account id shows as text without running, and a
-// screenshot of each page is saved under test-artifacts/.
+// traffic, keeps one polling loop when the user signs out and in again during a read, markup in
+// a model id or an account id shows as text without running, and a screenshot of each page is
+// saved under test-artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { startTestGateway, simModel, http, type TestGateway } from './helpers/gateway.js';
 import { chromiumSkipReason, launchChromium, screenshot, watchPage, type Browser } from './helpers/chromium.js';
 import { createKeyFor } from '../src/keys/bootstrap.js';
@@ -178,5 +179,70 @@ test('a wrong admin token is refused on the sign-in form, with the gateway\'s me
   // The browser reports the 401 itself; nothing else went wrong.
   assert.deepEqual(seen.errors.filter((e) => !e.includes('401')), []);
   assert.deepEqual(seen.dialogs, []);
+  await page.close();
+});
+
+// Last in the file: the fake clock it installs is the whole browser context's, and stays.
+test('signing out and in again while a refresh is in flight leaves one polling loop, not two', { skip }, async () => {
+  const REFRESH_MS = 3000; // public/dashboard.js
+  const page = await browser.context.newPage();
+  const seen = watchPage(page);
+  await page.clock.install();
+  // Counts the page's reads of the data endpoint as it makes them, whatever the network does after.
+  await page.addInitScript(() => {
+    const w = window as unknown as { dataFetches: number; fetch: typeof fetch };
+    const real = w.fetch.bind(window);
+    w.dataFetches = 0;
+    w.fetch = (input, init) => {
+      if (String(input).endsWith('/admin/dashboard/data')) w.dataFetches++;
+      return real(input, init);
+    };
+  });
+  const fetches = () => page.evaluate(() => (window as unknown as { dataFetches: number }).dataFetches);
+  const shown = (generatedAt: string) => page.waitForFunction((g) => document.body.dataset.generatedAt === g, generatedAt);
+  await page.goto(`${gw.url}/admin/dashboard`);
+  const signIn = async () => {
+    await page.fill('#token', ADMIN);
+    await page.click('#sign-in button[type=submit]');
+  };
+  await signIn();
+  await page.waitForFunction(() => document.body.dataset.generatedAt !== undefined);
+
+  // Hold the data requests: the next poll's stays in flight while the user signs out and in again.
+  const held: Route[] = [];
+  let arrived = () => {};
+  const nextHeld = (n: number) => new Promise<void>((resolve) => {
+    arrived = () => held.length >= n && resolve();
+    arrived();
+  });
+  await page.route('**/admin/dashboard/data', (route) => {
+    held.push(route);
+    arrived();
+  });
+  const polled = nextHeld(1);
+  await page.clock.runFor(REFRESH_MS);
+  await polled;
+  await page.click('#sign-out');
+  const signedIn = nextHeld(2);
+  await signIn();
+  await signedIn;
+  const [stale, fresh] = held as [Route, Route];
+  await stale.continue();
+  await fresh.continue();
+  await page.unroute('**/admin/dashboard/data');
+  await (await stale.request().response())?.finished();
+  const freshAnswer = await (await fresh.request().response())!.json();
+  await shown(freshAnswer.generatedAt);
+
+  // From here, one read per refresh period: two loops would make two.
+  const before = await fetches();
+  for (let round = 1; round <= 3; round++) {
+    const answered = page.waitForResponse((r) => r.url().endsWith('/admin/dashboard/data'));
+    await page.clock.runFor(REFRESH_MS);
+    assert.equal(await fetches(), before + round, `reads after ${round} refresh periods`);
+    await shown((await (await answered).json()).generatedAt);
+  }
+  assert.deepEqual(seen.dialogs, []);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });

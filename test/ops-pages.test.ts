@@ -11,6 +11,7 @@ import { SINGLE_ATTEMPT } from './helpers/routing.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { createKeyFor } from '../src/keys/bootstrap.js';
 import { NANOS_PER_USD } from '../src/store/money.js';
+import { TOP_ACCOUNTS_TIMEOUT_MS } from '../src/ops/dashboard-data.js';
 
 const ADMIN = 'admin-token-for-ops-pages-0123456789';
 const XSS = 'x<script>alert(1)</script>';
@@ -40,6 +41,8 @@ before(async () => {
       simModel('drained', { maintenance: true }),
       simModel('secret-model', { owner: 'acme-corp' }),
       { id: 'queued', deployments: [{ id: 'queued-sim', engine: 'sim', admission: { maxConcurrency: 3, maxQueue: 16 }, sim: { ttftMs: 1, itlMs: 1 } }] },
+      // A public LoRA adapter, served on queued's deployment: no deployments of its own.
+      { id: 'public-lora', base: 'queued', adapter: { source: '/srv/loras/public-lora' } },
     ],
   });
   bigKey = (await createKeyFor(gw.store, 'big-spender')).key;
@@ -96,6 +99,7 @@ test('the dashboard data counts what the gateway served: requests, server errors
   assert.deepEqual([model('flaky').requests, model('flaky').serverErrors], [10, 10]);
   assert.deepEqual([model(XSS).requests, model(XSS).serverErrors], [2, 0]);
   assert.deepEqual([model('chat-a').state, model('flaky').state, model('drained').state, model(XSS).state], ['degraded', 'outage', 'maintenance', 'operational']);
+  assert.deepEqual({ state: model('public-lora').state, reason: model('public-lora').reason }, { state: 'operational', reason: 'Operational' });
   assert.equal(model('secret-model').owner, 'acme-corp', 'the admin sees private models, marked');
 
   // Time to first token: the 6 streams, and the 6 whole answers the simulator reported a first token for.
@@ -171,6 +175,7 @@ test('GET /status: public models with their state, escaped; nothing private; cac
   assert.equal(row('chat-a'), 'degraded');
   assert.equal(row('flaky'), 'outage');
   assert.equal(row('drained'), 'maintenance');
+  assert.equal(row('public-lora'), 'operational', "an adapter is judged by its base's deployments");
   assert.equal(row('x&lt;script&gt;alert\\(1\\)&lt;/script&gt;'), 'operational');
   assert.ok(!html.includes('<script'), 'the model id is text, not markup');
   for (const secret of ['secret-model', 'acme-corp', 'tester', 'big-spender', gw.key, bigKey, ADMIN, '-sim']) assert.ok(!html.includes(secret), `the status page shows ${secret}`);
@@ -214,6 +219,30 @@ test('a store that does not answer leaves the dashboard up, without top spenders
     assert.deepEqual(r.body.topAccounts.accounts, []);
     assert.equal(r.body.topAccounts.available, false);
     assert.equal(typeof r.body.traffic.requests, 'number');
+  } finally {
+    await g.close().catch(() => undefined);
+  }
+});
+
+test('a store whose top-spenders query never answers leaves the dashboard answering, without top spenders, within the limit', async () => {
+  const g = await startTestGateway({ adminToken: ADMIN });
+  let asked = 0;
+  // A ledger query stuck behind a lock, or on a connection that went silent.
+  g.store.usage.topAccounts = () => {
+    asked++;
+    return new Promise(() => {});
+  };
+  try {
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const r = await http(`${g.url}/admin/dashboard/data`, { key: ADMIN, signal: AbortSignal.timeout(TOP_ACCOUNTS_TIMEOUT_MS + 3_000) });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(performance.now() - t0 < TOP_ACCOUNTS_TIMEOUT_MS + 1_500, `answered in ${Math.round(performance.now() - t0)} ms`);
+      assert.equal(r.body.topAccounts.available, false);
+      assert.deepEqual(r.body.topAccounts.accounts, []);
+      assert.equal(typeof r.body.traffic.requests, 'number');
+    }
+    assert.equal(asked, 1, 'asked once: the second read is within the cache period');
   } finally {
     await g.close().catch(() => undefined);
   }

@@ -1,6 +1,7 @@
 // The parts behind the status page and the dashboard, on a fake clock: the quantile buckets'
 // error bound, the traffic window's slots (what counts as a server error, what leaves the
-// window), each model's state, and the status page's cache and escaping.
+// window), each model's state (LoRA adapters' included), the status page's cache and escaping,
+// and the dashboard's wait for the top spenders.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigDocument } from '../src/config/load.js';
@@ -10,6 +11,12 @@ import { TrafficWindow, WINDOW_SECONDS, WINDOW_SLOTS, SLOT_SECONDS } from '../sr
 import { modelStatus, MIN_RECENT_REQUESTS } from '../src/ops/model-status.js';
 import { StatusPage, STATUS_CACHE_MS } from '../src/ops/status-page.js';
 import { escapeHtml } from '../src/ops/escape-html.js';
+import { createDashboardData, TOP_ACCOUNTS_CACHE_MS } from '../src/ops/dashboard-data.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import type { Store } from '../src/store/store.js';
+import type { AccountSpend } from '../src/store/usage-repo.js';
+import { Cancellation } from '../src/server/cancellation.js';
+import type { GatewayError } from '../src/errors/gateway-error.js';
 import { mulberry32 } from '../src/sim/rng.js';
 
 function clock(start = 1_800_000_000_000) {
@@ -127,6 +134,46 @@ test("a model's state: maintenance, outage, degraded by errors or lost capacity,
   assert.equal(modelStatus(m('open'), undefined).state, 'outage', 'the one deployment left serving is open');
 });
 
+test("a LoRA adapter model is judged by its base's deployments, and degraded while its load failed on every deployment that is up", async () => {
+  // Loads are instant; a source under /broken/ fails on the deployment whose simulator says so.
+  const dep = (id: string, failAdapters: string[] = []) => sim(id, { sim: { adapterLoadMs: 0, failAdapters } });
+  const r = registry([
+    { id: 'base', circuitBreaker: { consecutiveFailures: 1 }, deployments: [dep('d1', ['*/broken/*']), dep('d2', ['*/broken/*'])] },
+    { id: 'lora', base: 'base', adapter: { source: '/srv/ok/lora', failedLoadTtlMs: 10_000 } },
+    { id: 'broken-lora', base: 'base', adapter: { source: '/srv/broken/lora', failedLoadTtlMs: 10_000 } },
+  ]);
+  const lora = r.get('lora')!;
+  const broken = r.get('broken-lora')!;
+  const [d1, d2] = r.get('base')!.deployments;
+  assert.deepEqual(lora.deployments, [], 'served on its base');
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'operational', reason: 'Operational' });
+  assert.deepEqual(modelStatus(broken, undefined), { state: 'operational', reason: 'Operational' }, 'no load tried yet');
+
+  // The base's deployments decide: one open circuit is reduced capacity, a drained base is maintenance.
+  d1!.circuit.failure();
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'degraded', reason: 'Reduced capacity' });
+  r.get('base')!.maintenance = true;
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'maintenance', reason: 'Under maintenance' });
+  r.get('base')!.maintenance = false;
+  d2!.activeHealthy = false;
+  assert.deepEqual(modelStatus(lora, undefined), { state: 'outage', reason: 'Unavailable' });
+  d2!.activeHealthy = true;
+
+  // Failed loads: on d2 only (d1's circuit is open, so d2 is the only deployment up): degraded.
+  const load = broken.adapter!.load;
+  await assert.rejects(d2!.adapters!.acquire(load, new Cancellation()), (err: GatewayError) => err.code === 'adapter_load_failed');
+  const t = performance.now();
+  assert.deepEqual(modelStatus(broken, undefined, t), { state: 'degraded', reason: 'Adapter failed to load' });
+  assert.equal(modelStatus(lora, undefined, t).state, 'degraded', 'another adapter of the same base: reduced capacity only');
+  assert.equal(modelStatus(lora, undefined, t).reason, 'Reduced capacity');
+  // d1 up again and not failed there: the adapter can still load somewhere.
+  d1!.circuit.forceClose('test');
+  assert.deepEqual(modelStatus(broken, undefined, t), { state: 'operational', reason: 'Operational' });
+  await assert.rejects(d1!.adapters!.acquire(load, new Cancellation()), (err: GatewayError) => err.code === 'adapter_load_failed');
+  assert.deepEqual(modelStatus(broken, undefined, performance.now()), { state: 'degraded', reason: 'Adapter failed to load' });
+  assert.deepEqual(modelStatus(broken, undefined, performance.now() + load.failedLoadTtlMs + 1), { state: 'operational', reason: 'Operational' }, 'forgotten after failedLoadTtlMs');
+});
+
 test('the status page escapes model ids, leaves out private models, and is rebuilt at most once per cache period', () => {
   const c = clock();
   const r = registry([
@@ -151,6 +198,72 @@ test('the status page escapes model ids, leaves out private models, and is rebui
   assert.notEqual(second.etag, first.etag);
   assert.ok(second.html.includes('Some models are under maintenance'));
   assert.match(second.html, /<td class="model">plain<\/td><td><span class="state state-maintenance">Maintenance<\/span>/);
+});
+
+/** A store whose top-spenders queries answer when the test says: each call's resolve and reject, and how many ran at once. */
+function controlledStore() {
+  const queries: Array<{ resolve(a: AccountSpend[]): void; reject(e: Error): void }> = [];
+  let running = 0;
+  let maxRunning = 0;
+  const usage = {
+    topAccounts: () =>
+      new Promise<AccountSpend[]>((resolve, reject) => {
+        maxRunning = Math.max(maxRunning, ++running);
+        const settle = <T>(f: (v: T) => void) => (v: T) => {
+          running--;
+          f(v);
+        };
+        queries.push({ resolve: settle(resolve), reject: settle(reject) });
+      }),
+  };
+  return { store: { usage } as unknown as Store, queries, maxRunning: () => maxRunning };
+}
+
+/** `p`, or a failure when it has not settled within `ms` (instead of a test that hangs). */
+function within<T>(p: Promise<T>, ms = 2_000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+const spend = (account: string): AccountSpend => ({ account, requests: 1, inputTokens: 2, outputTokens: 3, costNanos: 4_000 });
+
+test('top spenders: a store that never answers does not hold the dashboard, gets one query at a time, and its late answer or failure counts for its own cache entry', async () => {
+  const c = clock();
+  const s = controlledStore();
+  const TIMEOUT_MS = 50;
+  const data = createDashboardData({ registry: registry([]), traffic: new TrafficWindow(c.now), metrics: createMetrics({ defaultMetrics: false }), store: s.store }, c.now, TIMEOUT_MS);
+  const spenders = async () => (await within(data())).topAccounts;
+
+  // The first query hangs: the dashboard answers without spenders after the limit.
+  const started = performance.now();
+  assert.equal((await spenders()).available, false);
+  assert.ok(performance.now() - started >= TIMEOUT_MS - 5, 'waited for the limit');
+  assert.equal(s.queries.length, 1);
+  // Past the cache period it still hangs: no second query beside it.
+  c.advance(TOP_ACCOUNTS_CACHE_MS);
+  assert.equal((await spenders()).available, false);
+  assert.equal(s.queries.length, 1, 'no query while one is under way');
+
+  // It fails at last: the next poll asks again, and that answer is cached for the period.
+  s.queries[0]!.reject(new Error('connection lost'));
+  await new Promise(setImmediate);
+  const asked = data();
+  assert.equal(s.queries.length, 2);
+  s.queries[1]!.resolve([spend('acme')]);
+  assert.deepEqual((await within(asked)).topAccounts.accounts.map((a: { account: string }) => a.account), ['acme']);
+  c.advance(TOP_ACCOUNTS_CACHE_MS - 1);
+  assert.equal((await spenders()).available, true);
+  assert.equal(s.queries.length, 2, 'cached');
+
+  // Slow past the limit, then answering: unavailable first, then its late answer for the rest of the period.
+  c.advance(1);
+  assert.equal((await spenders()).available, false);
+  assert.equal(s.queries.length, 3);
+  s.queries[2]!.resolve([spend('late')]);
+  await new Promise(setImmediate);
+  assert.deepEqual((await spenders()).accounts.map((a: { account: string }) => a.account), ['late']);
+  assert.equal(s.queries.length, 3);
+  assert.equal(s.maxRunning(), 1, 'never two queries at once');
 });
 
 test('escapeHtml escapes the five characters that matter in text and attributes', () => {

@@ -1,10 +1,10 @@
 // GET /admin/dashboard/data: what the admin dashboard shows, as JSON, computed when it is read
 // from what the gateway keeps anyway: the traffic window (traffic-window.ts), the registry's
 // queues, circuits and health, the rate-limit and shedding counters of the Prometheus metrics,
-// and the ledger's top spenders (one bounded query, cached, however many dashboards poll). The
-// ledger is read as it stands: rows still in this replica's journal (some 20 ms' worth) join it at
-// the next apply. It is not flushed for the read, which would also give back the credit leases
-// that spare the request path its database round trips.
+// and the ledger's top spenders (one bounded query, cached, however many dashboards poll, and
+// waited for TOP_ACCOUNTS_TIMEOUT_MS at most). The ledger is read as it stands: rows still in this
+// replica's journal (some 20 ms' worth) join it at the next apply. It is not flushed for the read,
+// which would also give back the credit leases that spare the request path its database round trips.
 import { catalog, type ErrorCode } from '../errors/catalog.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelRegistry } from '../routing/registry.js';
@@ -19,6 +19,8 @@ import { SLOT_SECONDS, WINDOW_SECONDS, type TrafficWindow } from './traffic-wind
 export const TOP_ACCOUNTS_WINDOW_MS = 60 * 60 * 1000;
 export const TOP_ACCOUNTS_CACHE_MS = 10_000;
 export const TOP_ACCOUNTS_LIMIT = 10;
+/** How long a dashboard read waits for the top spenders before it answers without them. */
+export const TOP_ACCOUNTS_TIMEOUT_MS = 2_000;
 
 export interface DashboardSources {
   registry: ModelRegistry;
@@ -34,24 +36,59 @@ async function counterValues(counter: { get(): Promise<{ values: Array<{ labels:
   return (await counter.get()).values.filter((v) => v.value > 0).map((v) => ({ ...v.labels, count: v.value }));
 }
 
-export function createDashboardData(src: DashboardSources, now: () => number = Date.now) {
-  let top: { at: number; value: Promise<{ since: string; available: boolean; accounts: AccountSpend[] }> } | undefined;
+type Spenders = { since: string; available: boolean; accounts: AccountSpend[] };
 
-  function topAccounts() {
+/**
+ * `topAccountsTimeoutMs`: how long the dashboard waits for the ledger's top spenders before it
+ * answers without them (available: false); a store that hangs must not hang the dashboard.
+ */
+export function createDashboardData(src: DashboardSources, now: () => number = Date.now, topAccountsTimeoutMs = TOP_ACCOUNTS_TIMEOUT_MS) {
+  let top: { at: number; value: Promise<Spenders> } | undefined;
+  /**
+   * The ledger query under way, however late. While it runs no other is started: a store that
+   * hangs gets one query from the dashboards, not one more per poll to fill its connection pool.
+   */
+  let querying: Promise<AccountSpend[]> | undefined;
+
+  function topAccounts(): Promise<Spenders> {
     const t = now();
-    if (!top || t - top.at >= TOP_ACCOUNTS_CACHE_MS) {
-      const since = new Date(t - TOP_ACCOUNTS_WINDOW_MS);
-      // A store that fails leaves the rest of the dashboard up: no spenders, said so, asked again next poll.
-      const value = src.store.usage.topAccounts(since, TOP_ACCOUNTS_LIMIT).then(
-        (accounts) => ({ since: since.toISOString(), available: true, accounts }),
-        () => {
-          top = undefined;
-          return { since: since.toISOString(), available: false, accounts: [] };
-        },
-      );
-      top = { at: t, value };
-    }
-    return top.value;
+    if (top && t - top.at < TOP_ACCOUNTS_CACHE_MS) return top.value;
+    const sinceDate = new Date(t - TOP_ACCOUNTS_WINDOW_MS);
+    const since = sinceDate.toISOString();
+    const unavailable: Spenders = { since, available: false, accounts: [] };
+    if (querying) return Promise.resolve(unavailable);
+    const query = src.store.usage.topAccounts(sinceDate, TOP_ACCOUNTS_LIMIT);
+    querying = query;
+    const entry: { at: number; value: Promise<Spenders> } = { at: t, value: Promise.resolve(unavailable) };
+    // Each handler acts on its own entry only: by the time it runs a newer one may be cached.
+    const forget = () => {
+      if (top === entry) top = undefined;
+      return unavailable;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(resolve, topAccountsTimeoutMs, 'timed out');
+      // A closing gateway is not held open by it.
+      timer.unref();
+    });
+    // A store that fails leaves the rest of the dashboard up: no spenders, said so, asked again next
+    // poll. One that is slow is answered without them for this cache period.
+    entry.value = Promise.race([query, timedOut]).then((accounts) => (accounts === 'timed out' ? unavailable : { since, available: true, accounts }), forget);
+    query.then(
+      (accounts) => {
+        clearTimeout(timer);
+        querying = undefined;
+        // A late answer still serves the rest of its cache period.
+        if (top === entry) entry.value = Promise.resolve({ since, available: true, accounts });
+      },
+      () => {
+        clearTimeout(timer);
+        querying = undefined;
+        forget();
+      },
+    );
+    top = entry;
+    return entry.value;
   }
 
   return async function dashboardData() {

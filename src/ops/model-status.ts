@@ -1,6 +1,7 @@
 // Each model's state as a status page says it, from what the gateway already knows: the
 // operator's maintenance switches, the deployments' active health checks and circuits
 // (routing/), and the share of recent requests that failed on the server side (traffic-window.ts).
+// A LoRA adapter model is judged by its base model's deployments, where it is served.
 import type { RegisteredModel } from '../routing/registry.js';
 import type { ModelCounts } from './traffic-window.js';
 
@@ -19,16 +20,27 @@ export interface ModelStatus {
   reason: string;
 }
 
-export function modelStatus(m: RegisteredModel, recent: ModelCounts | undefined): ModelStatus {
-  const serving = m.deployments.filter((d) => !d.maintenance);
-  if (m.maintenance || (m.deployments.length > 0 && serving.length === 0)) return { state: 'maintenance', reason: 'Under maintenance' };
+/**
+ * `now`: the performance.now() clock of the adapters' remembered load failures. A LoRA adapter
+ * model has no deployments of its own: it is served on its base's, so it is judged by those, and
+ * is drained when its base is.
+ */
+export function modelStatus(m: RegisteredModel, recent: ModelCounts | undefined, now = performance.now()): ModelStatus {
+  const base = m.adapter?.base;
+  const deployments = base ? base.deployments : m.deployments;
+  const serving = deployments.filter((d) => !d.maintenance);
+  if (m.maintenance || base?.maintenance || (deployments.length > 0 && serving.length === 0)) return { state: 'maintenance', reason: 'Under maintenance' };
   // Up: passing its health checks with a closed circuit. Half-open is still finding out.
-  const up = serving.filter((d) => d.activeHealthy && d.circuit.current === 'closed').length;
-  if (up === 0) return { state: 'outage', reason: serving.length === 0 ? 'Not deployed' : 'Unavailable' };
+  const up = serving.filter((d) => d.activeHealthy && d.circuit.current === 'closed');
+  if (up.length === 0) return { state: 'outage', reason: serving.length === 0 ? 'Not deployed' : 'Unavailable' };
   const ratio = recent && recent.requests >= MIN_RECENT_REQUESTS ? recent.serverErrors / recent.requests : 0;
   if (ratio >= OUTAGE_ERROR_RATIO) return { state: 'outage', reason: 'Most recent requests failed' };
   if (ratio >= DEGRADED_ERROR_RATIO) return { state: 'degraded', reason: 'Elevated error rate' };
-  if (up < serving.length) return { state: 'degraded', reason: 'Reduced capacity' };
+  // Its load failed lately wherever it could go: its requests get 412 adapter_load_failed (a 4xx,
+  // so not in the error ratio) until the failure is forgotten (failedLoadTtlMs), then it is tried again.
+  const name = m.adapter?.load.name;
+  if (name !== undefined && up.every((d) => d.adapters?.failedUntil(name, now) !== undefined)) return { state: 'degraded', reason: 'Adapter failed to load' };
+  if (up.length < serving.length) return { state: 'degraded', reason: 'Reduced capacity' };
   return { state: 'operational', reason: 'Operational' };
 }
 
