@@ -9,7 +9,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Cancellation } from '../server/cancellation.js';
 import { ClientClosed } from '../server/context.js';
 import { moreInformative } from './attempt-outcome.js';
-import { loadOf, servable } from './balancer.js';
+import { loadOf, servable, untriedAndReady } from './balancer.js';
 import { adapterLoadFailed, type AdapterLoad } from './deployment-adapters.js';
 import type { Deployment, RegisteredModel } from './registry.js';
 
@@ -82,6 +82,6 @@ export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<De
 /** Whether a retry could go to a deployment this request has not tried (as hasUntried for other models). */
 export function adapterHasUntried(model: RegisteredModel, tried: ReadonlySet<Deployment>, now = performance.now()): boolean {
   const { base, load } = model.adapter!;
-  return !model.maintenance && !base.maintenance && base.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available()
-    && d.busyUntil <= now && d.suspectUntil <= now && (d.adapters!.holds(load.name) || d.adapters!.failedUntil(load.name, now) === undefined));
+  return !model.maintenance && !base.maintenance && base.deployments.some((d) => untriedAndReady(d, tried, now)
+    && (d.adapters!.holds(load.name) || d.adapters!.failedUntil(load.name, now) === undefined));
 }
