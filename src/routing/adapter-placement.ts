@@ -10,7 +10,7 @@ import type { Cancellation } from '../server/cancellation.js';
 import { ClientClosed } from '../server/context.js';
 import { moreInformative } from './attempt-outcome.js';
 import { loadOf, servable, untriedAndReady } from './balancer.js';
-import { adapterLoadFailed, type AdapterLoad } from './deployment-adapters.js';
+import { adapterLoadFailed, type AdapterEntry, type AdapterLoad } from './deployment-adapters.js';
 import type { Deployment, RegisteredModel } from './registry.js';
 
 /** An adapter model's route: its base model (whose deployments serve it) and what to load. */
@@ -46,12 +46,18 @@ function pick(pool: readonly Deployment[], name: string, now: number): Deploymen
   return loadable.length > 0 ? leastLoaded(loadable) : undefined;
 }
 
+/** Where an attempt for an adapter model goes, and the use of the adapter's load it took there. */
+export interface AdapterPlacement {
+  deployment: Deployment;
+  entry: AdapterEntry;
+}
+
 /**
  * The deployment for this attempt, with the adapter loaded there and one use of it taken (give it
- * back with `d.adapters.release(name)` when the attempt ends). A deployment this request has
- * already tried is chosen only when no other can serve the adapter.
+ * back with `deployment.adapters.release(entry)` when the attempt ends). A deployment this
+ * request has already tried is chosen only when no other can serve the adapter.
  */
-export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<Deployment>, cancel: Cancellation): Promise<Deployment> {
+export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<Deployment>, cancel: Cancellation): Promise<AdapterPlacement> {
   const { base, load } = model.adapter!;
   const name = load.name;
   if (UNSAFE_NAME.test(name)) {
@@ -68,8 +74,7 @@ export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<De
     const d = pick(usable.filter((x) => !tried.has(x)), name, now) ?? pick(usable, name, now);
     if (d === undefined) throw loadFailure ?? unavailable ?? adapterLoadFailed(name);
     try {
-      await d.adapters!.acquire(load, cancel);
-      return d;
+      return { deployment: d, entry: await d.adapters!.acquire(load, cancel) };
     } catch (err) {
       if (cancel.aborted || err instanceof ClientClosed || !(err instanceof GatewayError)) throw err;
       if (err.code === 'adapter_load_failed') loadFailure = err;
