@@ -17,6 +17,7 @@ import { EngineStartError } from '../src/engines/engine-start-error.js';
 import { llamaInstalled, loadLlama, type LlamaModel } from '../src/engines/llama/binding.js';
 import { LlamaEngine, type GenerationEnd } from '../src/engines/llama/llama-engine.js';
 import type { EngineCall } from '../src/engines/types.js';
+import { GatewayError } from '../src/errors/gateway-error.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createEngine } from '../src/routing/registry.js';
 import { Cancellation } from '../src/server/cancellation.js';
@@ -282,20 +283,46 @@ describe('the local llama engine', { skip: SKIP }, () => {
       assert.ok((await story('tiny')).length > 0, 'the engine goes on serving');
     });
 
-    async function answer(modelId: string): Promise<string> {
-      const call: EngineCall = {
-        endpoint: 'chat',
-        body: { model: modelId, messages: ask('tell me a story'), max_tokens: 10, temperature: 0 },
-        model,
-        deployment,
-        requestId: 'lora-test',
-        cancel: new Cancellation(),
-        fault: undefined,
-        clientWantsUsage: false,
-      };
-      const r = await engine.json(call);
+    /** A direct call to an engine; `as` the model config the gateway would pass (the base by default). */
+    const directCall = (modelId: string, as = model, maxTokens = 10): EngineCall => ({
+      endpoint: 'chat',
+      body: { model: modelId, messages: ask('tell me a story'), max_tokens: maxTokens, temperature: 0 },
+      model: as,
+      deployment,
+      requestId: 'lora-test',
+      cancel: new Cancellation(),
+      fault: undefined,
+      clientWantsUsage: false,
+    });
+
+    async function answer(modelId: string, as = model): Promise<string> {
+      const r = await engine.json(directCall(modelId, as));
       return (JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
     }
+
+    const adapterModel = () => gw.config.models.find((m) => m.id === 'tiny-story')!;
+
+    test('an adapter the engine no longer holds is a 404 to the gateway, which loads it again: never the base model\'s answer', async () => {
+      const adapted = await story('tiny-story');
+      // The engine drops it behind the gateway's back (as a restarted engine would).
+      await engine.unloadAdapter(deployment, 'tiny-story');
+      assert.ok(!engine.loadedAdapters().includes('tiny-story'));
+      const { data, response } = await client.chat.completions.create({ model: 'tiny-story', messages: ask('tell me a story'), max_tokens: 10, temperature: 0 }).withResponse();
+      assert.equal(data.choices[0]!.message.content, adapted, 'the adapter\'s answer, not the base model\'s');
+      assert.equal(response.headers.get('x-sluice-attempts'), '2', 'the first attempt was refused, the adapter loaded again');
+      assert.ok(engine.loadedAdapters().includes('tiny-story'));
+    });
+
+    test('the engine itself: an adapter model it does not hold is refused with 404 model_not_deployed', async () => {
+      for (const run of [() => engine.json(directCall('tiny-unheld', adapterModel())), () => engine.stream(directCall('tiny-unheld', adapterModel()))]) {
+        await assert.rejects(run(), (err: unknown) => {
+          assert.ok(err instanceof GatewayError, String(err));
+          assert.equal(err.code, 'model_not_deployed');
+          assert.equal(err.entry.status, 404);
+          return true;
+        });
+      }
+    });
 
     test('the engine itself: loadAdapter applies the GGUF LoRA to requests for its name; unloadAdapter removes it', async () => {
       const base = await answer('direct-story');

@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { Cancellation } from '../../server/cancellation.js';
 import { AdapterLoadError } from '../adapter-load-error.js';
 import { EngineStartError } from '../engine-start-error.js';
+import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 import { loadLlama, LlamaUnavailableError, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type LlamaText, type NodeLlamaCpp, type Token } from './binding.js';
 import { chatHistory, completionPrompt, maxTokensOf, refuseUnsupported, samplingOptions } from './request.js';
@@ -128,11 +129,19 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  /** Requests for a loaded adapter's id run on its context; everything else on the base model's. */
+  /**
+   * Requests for a loaded adapter's id run on its context; other models' on the base model's. An
+   * adapter model this engine does not hold (never loaded here, or unloaded) is refused as vLLM
+   * refuses it, 404 model_not_deployed, never answered by the base model: the gateway then loads
+   * it again (route.ts) rather than serve and bill the base model's answer as the adapter's.
+   */
   private async slotFor(call: EngineCall, loaded: Loaded): Promise<Slot> {
     const name = call.body.model;
     const adapter = typeof name === 'string' ? this.adapters.get(name) : undefined;
-    if (!adapter) return loaded.base;
+    if (!adapter) {
+      if (call.model.adapter !== undefined) throw errorFromUpstreamStatus(404, JSON.stringify({ message: `The model \`${String(name)}\` does not exist.` }));
+      return loaded.base;
+    }
     try {
       return await adapter;
     } catch (cause) {
