@@ -14,7 +14,7 @@ import { parseConfigDocument } from '../src/config/load.js';
 import type { DeploymentConfig, ModelConfig } from '../src/config/schema.js';
 import { AdapterLoadError } from '../src/engines/adapter-load-error.js';
 import { EngineStartError } from '../src/engines/engine-start-error.js';
-import { llamaInstalled, loadLlama, type LlamaModel } from '../src/engines/llama/binding.js';
+import { llamaInstalled, loadLlama, type LlamaContext, type LlamaModel } from '../src/engines/llama/binding.js';
 import { LlamaEngine, type GenerationEnd } from '../src/engines/llama/llama-engine.js';
 import type { EngineCall } from '../src/engines/types.js';
 import { GatewayError } from '../src/errors/gateway-error.js';
@@ -322,6 +322,86 @@ describe('the local llama engine', { skip: SKIP }, () => {
           return true;
         });
       }
+    });
+
+    describe('an unloaded adapter whose generation still runs', () => {
+      let own: LlamaEngine;
+      const failures: { adapter: string; err: unknown }[] = [];
+      let onFailure: ((adapter: string) => void) | undefined;
+
+      before(async () => {
+        // An engine of its own: these tests close it.
+        assert.equal(deployment.engine, 'llama');
+        own = new LlamaEngine(deployment as Extract<DeploymentConfig, { engine: 'llama' }>, {
+          adapterDisposeFailed: (adapter, err) => {
+            failures.push({ adapter, err });
+            onFailure?.(adapter);
+          },
+        });
+        await own.start();
+      });
+      after(() => own.close());
+
+      /** Loads the adapter on `own`, and returns the llama context node-llama-cpp created for it. */
+      async function loadCapturing(name: string): Promise<LlamaContext & { readonly disposed: boolean }> {
+        const proto = Object.getPrototypeOf(tokenizerModel) as { createContext: (...args: unknown[]) => Promise<LlamaContext> };
+        const original = proto.createContext;
+        let created: LlamaContext | undefined;
+        proto.createContext = async function (this: LlamaModel, ...args: unknown[]) {
+          created = await original.apply(this, args);
+          return created;
+        };
+        try {
+          await own.loadAdapter(deployment, { name, source: files.loraPath }, new Cancellation());
+        } finally {
+          proto.createContext = original;
+        }
+        assert.ok(created);
+        return created as LlamaContext & { readonly disposed: boolean };
+      }
+
+      /** The context's next dispose() rejects (as a failing native free would); later ones are real. */
+      function failNextDispose(context: LlamaContext): void {
+        const own = context as unknown as Record<string, unknown>;
+        own.dispose = () => {
+          delete own.dispose;
+          return Promise.reject(new Error('simulated dispose failure'));
+        };
+      }
+
+      /** A long streamed generation on the adapter, running once its first text arrived; stop() ends it. */
+      async function generating(name: string): Promise<{ stop: () => Promise<unknown> }> {
+        const answer = await own.stream(directCall(name, adapterModel(), 4000));
+        const events = answer.events[Symbol.asyncIterator]();
+        assert.equal((await events.next()).done, false);
+        return { stop: () => events.return!(undefined).catch(() => undefined) };
+      }
+
+      test('its context is disposed once the generation ends; a failed dispose is reported, never an unhandled rejection', async () => {
+        const context = await loadCapturing('held-a');
+        const running = await generating('held-a');
+        await own.unloadAdapter(deployment, 'held-a');
+        assert.ok(!own.loadedAdapters().includes('held-a'));
+        assert.equal(context.disposed, false, 'kept while its generation runs');
+        failNextDispose(context);
+        const reported = new Promise<string>((resolve) => (onFailure = resolve));
+        await running.stop();
+        assert.equal(await reported, 'held-a');
+        assert.match(String(failures[0]!.err), /simulated dispose failure/);
+      });
+
+      test('close() disposes such a context, and waits for that, before the model goes', async () => {
+        const context = await loadCapturing('held-b');
+        const running = await generating('held-b');
+        await own.unloadAdapter(deployment, 'held-b');
+        assert.equal(context.disposed, false, 'kept while its generation runs');
+        failNextDispose(context);
+        await own.close();
+        // Disposed by close() itself (its failure reported before close() returned), not later by a
+        // timer or by the model's own dispose, whose rejection nobody would handle.
+        assert.deepEqual(failures.map((f) => f.adapter), ['held-a', 'held-b']);
+        await running.stop();
+      });
     });
 
     test('the engine itself: loadAdapter applies the GGUF LoRA to requests for its name; unloadAdapter removes it', async () => {
