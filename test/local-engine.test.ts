@@ -14,9 +14,10 @@ import { parseConfigDocument } from '../src/config/load.js';
 import type { DeploymentConfig, ModelConfig } from '../src/config/schema.js';
 import { AdapterLoadError } from '../src/engines/adapter-load-error.js';
 import { EngineStartError } from '../src/engines/engine-start-error.js';
-import { llamaInstalled, loadLlama, type LlamaModel } from '../src/engines/llama/binding.js';
+import { llamaInstalled, loadLlama, type LlamaContext, type LlamaModel } from '../src/engines/llama/binding.js';
 import { LlamaEngine, type GenerationEnd } from '../src/engines/llama/llama-engine.js';
 import type { EngineCall } from '../src/engines/types.js';
+import { GatewayError } from '../src/errors/gateway-error.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createEngine } from '../src/routing/registry.js';
 import { Cancellation } from '../src/server/cancellation.js';
@@ -282,20 +283,126 @@ describe('the local llama engine', { skip: SKIP }, () => {
       assert.ok((await story('tiny')).length > 0, 'the engine goes on serving');
     });
 
-    async function answer(modelId: string): Promise<string> {
-      const call: EngineCall = {
-        endpoint: 'chat',
-        body: { model: modelId, messages: ask('tell me a story'), max_tokens: 10, temperature: 0 },
-        model,
-        deployment,
-        requestId: 'lora-test',
-        cancel: new Cancellation(),
-        fault: undefined,
-        clientWantsUsage: false,
-      };
-      const r = await engine.json(call);
+    /** A direct call to an engine; `as` the model config the gateway would pass (the base by default). */
+    const directCall = (modelId: string, as = model, maxTokens = 10): EngineCall => ({
+      endpoint: 'chat',
+      body: { model: modelId, messages: ask('tell me a story'), max_tokens: maxTokens, temperature: 0 },
+      model: as,
+      deployment,
+      requestId: 'lora-test',
+      cancel: new Cancellation(),
+      fault: undefined,
+      clientWantsUsage: false,
+    });
+
+    async function answer(modelId: string, as = model): Promise<string> {
+      const r = await engine.json(directCall(modelId, as));
       return (JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
     }
+
+    const adapterModel = () => gw.config.models.find((m) => m.id === 'tiny-story')!;
+
+    test('an adapter the engine no longer holds is a 404 to the gateway, which loads it again: never the base model\'s answer', async () => {
+      const adapted = await story('tiny-story');
+      // The engine drops it behind the gateway's back (as a restarted engine would).
+      await engine.unloadAdapter(deployment, 'tiny-story');
+      assert.ok(!engine.loadedAdapters().includes('tiny-story'));
+      const { data, response } = await client.chat.completions.create({ model: 'tiny-story', messages: ask('tell me a story'), max_tokens: 10, temperature: 0 }).withResponse();
+      assert.equal(data.choices[0]!.message.content, adapted, 'the adapter\'s answer, not the base model\'s');
+      assert.equal(response.headers.get('x-sluice-attempts'), '2', 'the first attempt was refused, the adapter loaded again');
+      assert.ok(engine.loadedAdapters().includes('tiny-story'));
+    });
+
+    test('the engine itself: an adapter model it does not hold is refused with 404 model_not_deployed', async () => {
+      for (const run of [() => engine.json(directCall('tiny-unheld', adapterModel())), () => engine.stream(directCall('tiny-unheld', adapterModel()))]) {
+        await assert.rejects(run(), (err: unknown) => {
+          assert.ok(err instanceof GatewayError, String(err));
+          assert.equal(err.code, 'model_not_deployed');
+          assert.equal(err.entry.status, 404);
+          return true;
+        });
+      }
+    });
+
+    describe('an unloaded adapter whose generation still runs', () => {
+      let own: LlamaEngine;
+      const failures: { adapter: string; err: unknown }[] = [];
+      let onFailure: ((adapter: string) => void) | undefined;
+
+      before(async () => {
+        // An engine of its own: these tests close it.
+        assert.equal(deployment.engine, 'llama');
+        own = new LlamaEngine(deployment as Extract<DeploymentConfig, { engine: 'llama' }>, {
+          adapterDisposeFailed: (adapter, err) => {
+            failures.push({ adapter, err });
+            onFailure?.(adapter);
+          },
+        });
+        await own.start();
+      });
+      after(() => own.close());
+
+      /** Loads the adapter on `own`, and returns the llama context node-llama-cpp created for it. */
+      async function loadCapturing(name: string): Promise<LlamaContext & { readonly disposed: boolean }> {
+        const proto = Object.getPrototypeOf(tokenizerModel) as { createContext: (...args: unknown[]) => Promise<LlamaContext> };
+        const original = proto.createContext;
+        let created: LlamaContext | undefined;
+        proto.createContext = async function (this: LlamaModel, ...args: unknown[]) {
+          created = await original.apply(this, args);
+          return created;
+        };
+        try {
+          await own.loadAdapter(deployment, { name, source: files.loraPath }, new Cancellation());
+        } finally {
+          proto.createContext = original;
+        }
+        assert.ok(created);
+        return created as LlamaContext & { readonly disposed: boolean };
+      }
+
+      /** The context's next dispose() rejects (as a failing native free would); later ones are real. */
+      function failNextDispose(context: LlamaContext): void {
+        const own = context as unknown as Record<string, unknown>;
+        own.dispose = () => {
+          delete own.dispose;
+          return Promise.reject(new Error('simulated dispose failure'));
+        };
+      }
+
+      /** A long streamed generation on the adapter, running once its first text arrived; stop() ends it. */
+      async function generating(name: string): Promise<{ stop: () => Promise<unknown> }> {
+        const answer = await own.stream(directCall(name, adapterModel(), 4000));
+        const events = answer.events[Symbol.asyncIterator]();
+        assert.equal((await events.next()).done, false);
+        return { stop: () => events.return!(undefined).catch(() => undefined) };
+      }
+
+      test('its context is disposed once the generation ends; a failed dispose is reported, never an unhandled rejection', async () => {
+        const context = await loadCapturing('held-a');
+        const running = await generating('held-a');
+        await own.unloadAdapter(deployment, 'held-a');
+        assert.ok(!own.loadedAdapters().includes('held-a'));
+        assert.equal(context.disposed, false, 'kept while its generation runs');
+        failNextDispose(context);
+        const reported = new Promise<string>((resolve) => (onFailure = resolve));
+        await running.stop();
+        assert.equal(await reported, 'held-a');
+        assert.match(String(failures[0]!.err), /simulated dispose failure/);
+      });
+
+      test('close() disposes such a context, and waits for that, before the model goes', async () => {
+        const context = await loadCapturing('held-b');
+        const running = await generating('held-b');
+        await own.unloadAdapter(deployment, 'held-b');
+        assert.equal(context.disposed, false, 'kept while its generation runs');
+        failNextDispose(context);
+        await own.close();
+        // Disposed by close() itself (its failure reported before close() returned), not later by a
+        // timer or by the model's own dispose, whose rejection nobody would handle.
+        assert.deepEqual(failures.map((f) => f.adapter), ['held-a', 'held-b']);
+        await running.stop();
+      });
+    });
 
     test('the engine itself: loadAdapter applies the GGUF LoRA to requests for its name; unloadAdapter removes it', async () => {
       const base = await answer('direct-story');

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { assertContractError } from './helpers/assert-error.js';
-import type { SimEngine } from '../src/engines/sim/sim-engine.js';
+import { SimEngine } from '../src/engines/sim/sim-engine.js';
 import { createKeyFor } from '../src/keys/bootstrap.js';
+import { DeploymentAdapters, type AdapterLoad } from '../src/routing/deployment-adapters.js';
+import { Cancellation } from '../src/server/cancellation.js';
 
 const ADMIN = 'admin-token-for-lora-tests-0123456789';
 const SIM = { ttftMs: 1, itlMs: 1, outputTokens: { min: 2, max: 4 } };
@@ -153,6 +155,58 @@ describe('placement', () => {
     const before = o1.adapterCounts().loads;
     assert.equal((await ask('lost')).model, 'lost');
     assert.equal(o1.adapterCounts().loads, before + 1);
+  });
+});
+
+describe('one deployment\'s adapter books', () => {
+  test('a request holding a forgotten load gives back that load, not the reload: LRU never unloads an adapter in use', async () => {
+    // The gateway's config for s1 (maxAdapters 2), on a simulated engine of its own.
+    const config = gw.gateway.deps.registry.get('small')!.deployments[0]!.config;
+    assert.equal(config.engine, 'sim');
+    const sim = new SimEngine(config.engine === 'sim' ? config.sim : (undefined as never));
+    let unloaded: ((name: string) => void) | undefined;
+    const books = new DeploymentAdapters(config, sim, { unloaded: (name) => unloaded?.(name) });
+    const spec = (name: string): AdapterLoad => ({ name, source: `/srv/loras/${name}`, failedLoadTtlMs: 0, loadTimeoutMs: 5_000 });
+    const cancel = new Cancellation();
+    const a = await books.acquire(spec('x'), cancel);
+    const b = await books.acquire(spec('x'), cancel);
+    // b's attempt got the engine's 404: its load is forgotten, and its retry loads x again.
+    books.forget(b);
+    books.release(b);
+    const retry = await books.acquire(spec('x'), cancel);
+    assert.notEqual(retry, a, 'a new load, with books of its own');
+    // a ends: it gives back the forgotten load; the retry still uses the new one.
+    books.release(a);
+    await books.acquire(spec('y'), cancel);
+    // Three loaded or loading past maxAdapters 2: only an idle adapter may make room, and none is.
+    await books.acquire(spec('z'), cancel);
+    assert.equal(sim.hasAdapter('x'), true, 'x, in use by the retry, is not unloaded');
+    assert.deepEqual(books.state().loaded, ['x', 'y', 'z']);
+    assert.equal(sim.adapterCounts().unloads, 0);
+    // Once the retry is done with x, the excess goes: x is the least recently used idle one.
+    const gone = new Promise<string>((resolve) => (unloaded = resolve));
+    books.release(retry);
+    assert.equal(await gone, 'x');
+    assert.equal(sim.hasAdapter('x'), false);
+    assert.deepEqual(books.state().loaded, ['y', 'z']);
+  });
+
+  test('forgetting a load that was already replaced keeps the replacement', async () => {
+    const config = gw.gateway.deps.registry.get('small')!.deployments[0]!.config;
+    const sim = new SimEngine(config.engine === 'sim' ? config.sim : (undefined as never));
+    const books = new DeploymentAdapters(config, sim);
+    const spec: AdapterLoad = { name: 'x', source: '/srv/loras/x', failedLoadTtlMs: 0, loadTimeoutMs: 5_000 };
+    const cancel = new Cancellation();
+    const first = await books.acquire(spec, cancel);
+    const second = await books.acquire(spec, cancel);
+    books.forget(first);
+    const reloaded = await books.acquire(spec, cancel);
+    // second's 404 came later but was about the old load: the reload is not thrown away.
+    books.forget(second);
+    assert.deepEqual(books.state().loaded, ['x']);
+    const loadsBefore = sim.adapterCounts().loads;
+    assert.equal(await books.acquire(spec, cancel), reloaded);
+    assert.equal(sim.adapterCounts().loads, loadsBefore);
   });
 });
 

@@ -9,8 +9,8 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Cancellation } from '../server/cancellation.js';
 import { ClientClosed } from '../server/context.js';
 import { moreInformative } from './attempt-outcome.js';
-import { loadOf, servable } from './balancer.js';
-import { adapterLoadFailed, type AdapterLoad } from './deployment-adapters.js';
+import { loadOf, servable, untriedAndReady } from './balancer.js';
+import { adapterLoadFailed, type AdapterEntry, type AdapterLoad } from './deployment-adapters.js';
 import type { Deployment, RegisteredModel } from './registry.js';
 
 /** An adapter model's route: its base model (whose deployments serve it) and what to load. */
@@ -46,12 +46,18 @@ function pick(pool: readonly Deployment[], name: string, now: number): Deploymen
   return loadable.length > 0 ? leastLoaded(loadable) : undefined;
 }
 
+/** Where an attempt for an adapter model goes, and the use of the adapter's load it took there. */
+export interface AdapterPlacement {
+  deployment: Deployment;
+  entry: AdapterEntry;
+}
+
 /**
  * The deployment for this attempt, with the adapter loaded there and one use of it taken (give it
- * back with `d.adapters.release(name)` when the attempt ends). A deployment this request has
- * already tried is chosen only when no other can serve the adapter.
+ * back with `deployment.adapters.release(entry)` when the attempt ends). A deployment this
+ * request has already tried is chosen only when no other can serve the adapter.
  */
-export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<Deployment>, cancel: Cancellation): Promise<Deployment> {
+export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<Deployment>, cancel: Cancellation): Promise<AdapterPlacement> {
   const { base, load } = model.adapter!;
   const name = load.name;
   if (UNSAFE_NAME.test(name)) {
@@ -68,8 +74,7 @@ export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<De
     const d = pick(usable.filter((x) => !tried.has(x)), name, now) ?? pick(usable, name, now);
     if (d === undefined) throw loadFailure ?? unavailable ?? adapterLoadFailed(name);
     try {
-      await d.adapters!.acquire(load, cancel);
-      return d;
+      return { deployment: d, entry: await d.adapters!.acquire(load, cancel) };
     } catch (err) {
       if (cancel.aborted || err instanceof ClientClosed || !(err instanceof GatewayError)) throw err;
       if (err.code === 'adapter_load_failed') loadFailure = err;
@@ -82,6 +87,6 @@ export async function placeAdapter(model: RegisteredModel, tried: ReadonlySet<De
 /** Whether a retry could go to a deployment this request has not tried (as hasUntried for other models). */
 export function adapterHasUntried(model: RegisteredModel, tried: ReadonlySet<Deployment>, now = performance.now()): boolean {
   const { base, load } = model.adapter!;
-  return !model.maintenance && !base.maintenance && base.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available()
-    && d.busyUntil <= now && d.suspectUntil <= now && (d.adapters!.holds(load.name) || d.adapters!.failedUntil(load.name, now) === undefined));
+  return !model.maintenance && !base.maintenance && base.deployments.some((d) => untriedAndReady(d, tried, now)
+    && (d.adapters!.holds(load.name) || d.adapters!.failedUntil(load.name, now) === undefined));
 }

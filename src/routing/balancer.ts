@@ -117,7 +117,16 @@ export function chooseDeployment(model: RegisteredModel, tried: ReadonlySet<Depl
   return loadOf(b) < loadOf(a) ? b : a;
 }
 
+/**
+ * Whether a retry could go to `d`: not tried by this request yet, in service, healthy, circuit
+ * closed, and not busy or suspect (shared with adapter-placement.ts, which adds the adapter's own
+ * condition).
+ */
+export function untriedAndReady(d: Deployment, tried: ReadonlySet<Deployment>, now: number): boolean {
+  return !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available() && d.busyUntil <= now && d.suspectUntil <= now;
+}
+
 /** Whether the model has a deployment this request has not tried that could be chosen now. */
 export function hasUntried(model: RegisteredModel, tried: ReadonlySet<Deployment>, now = performance.now()): boolean {
-  return !model.maintenance && model.deployments.some((d) => !tried.has(d) && !d.maintenance && d.activeHealthy && d.circuit.available() && d.busyUntil <= now && d.suspectUntil <= now);
+  return !model.maintenance && model.deployments.some((d) => untriedAndReady(d, tried, now));
 }

@@ -18,6 +18,17 @@ export interface AdapterEvents {
   unloaded?(name: string, err?: unknown): void;
 }
 
+/**
+ * One load of an adapter on a deployment, and the requests using it. A request gives back the
+ * entry it acquired: when the entry was forgotten meanwhile (the engine lost the adapter) and the
+ * adapter loaded again, its release leaves the new load's count alone, so LRU eviction never
+ * takes an adapter a request is still using.
+ */
+export interface AdapterEntry {
+  readonly name: string;
+  inUse: number;
+}
+
 /** What the gateway loads for an adapter model, and how it treats the load. */
 export interface AdapterLoad extends AdapterSpec {
   failedLoadTtlMs: number;
@@ -45,7 +56,7 @@ function unlessCancelled<T>(p: Promise<T>, cancel: Cancellation): Promise<T> {
 
 export class DeploymentAdapters {
   /** Loaded adapters and the requests using each; Map order is recency, least recently used first. */
-  private readonly loaded = new Map<string, { inUse: number }>();
+  private readonly loaded = new Map<string, AdapterEntry>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly unloading = new Map<string, Promise<void>>();
   /** Adapters whose last load here failed: until when (performance.now()) that is remembered. */
@@ -87,13 +98,13 @@ export class DeploymentAdapters {
   }
 
   /**
-   * Resolves once the adapter is loaded here, with one more request counted as using it (give it
-   * back with release()). Loads it if needed, or joins the load under way. Throws
+   * Resolves once the adapter is loaded here, with one more request counted as using it: give the
+   * entry back with release(). Loads it if needed, or joins the load under way. Throws
    * adapter_load_failed when the load fails (or failed within failedLoadTtlMs), another
    * GatewayError when the engine is unavailable, ClientClosed (or the abort's reason) when the
    * request is cancelled while waiting.
    */
-  async acquire(adapter: AdapterLoad, cancel: Cancellation): Promise<void> {
+  async acquire(adapter: AdapterLoad, cancel: Cancellation): Promise<AdapterEntry> {
     const { name } = adapter;
     for (;;) {
       const held = this.loaded.get(name);
@@ -101,7 +112,7 @@ export class DeploymentAdapters {
         held.inUse++;
         this.loaded.delete(name);
         this.loaded.set(name, held);
-        return;
+        return held;
       }
       if (this.failedUntil(name) !== undefined) throw adapterLoadFailed(name);
       let load = this.loading.get(name);
@@ -119,16 +130,18 @@ export class DeploymentAdapters {
     }
   }
 
-  /** One request is done with the adapter; past maxAdapters (loads while all were in use), trim. */
-  release(name: string): void {
-    const held = this.loaded.get(name);
-    if (held && held.inUse > 0) held.inUse--;
+  /** One request is done with the entry it acquired; past maxAdapters (loads while all were in use), trim. */
+  release(entry: AdapterEntry): void {
+    if (entry.inUse > 0) entry.inUse--;
     if (this.loaded.size > this.max) void this.makeRoom();
   }
 
-  /** The engine no longer holds it (it answered 404 for it, e.g. after a restart): load it again when asked. */
-  forget(name: string): void {
-    this.loaded.delete(name);
+  /**
+   * The engine no longer holds the load `entry` stands for (it answered 404 for it, e.g. after a
+   * restart): load it again when asked. A newer load, by a request that saw the 404 first, stays.
+   */
+  forget(entry: AdapterEntry): void {
+    if (this.loaded.get(entry.name) === entry) this.loaded.delete(entry.name);
   }
 
   private async load(adapter: AdapterLoad): Promise<void> {
@@ -150,7 +163,7 @@ export class DeploymentAdapters {
       } finally {
         clearTimeout(timer);
       }
-      this.loaded.set(name, { inUse: 0 });
+      this.loaded.set(name, { name, inUse: 0 });
       this.failed.delete(name);
       this.events.loaded?.(name, performance.now() - started);
     } catch (err) {

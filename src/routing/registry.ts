@@ -3,7 +3,7 @@
 import { admissionSchema, type DeploymentConfig, type ModelConfig } from '../config/schema.js';
 import { SimEngine } from '../engines/sim/sim-engine.js';
 import { OpenAIEngine } from '../engines/openai/openai-engine.js';
-import { LlamaEngine } from '../engines/llama/llama-engine.js';
+import { LlamaEngine, type LlamaEngineEvents } from '../engines/llama/llama-engine.js';
 import type { Engine } from '../engines/types.js';
 import { Circuit, type CircuitEvents } from './circuit.js';
 import { HealthCheck, type HealthCheckEvents } from './health-check.js';
@@ -62,8 +62,8 @@ export function routingPolicy(config: ModelConfig): 'least-loaded' | 'prefix-awa
   return config.routing ?? (config.kind === 'chat' && config.deployments.length > 1 ? 'prefix-aware' : 'least-loaded');
 }
 
-export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env): Engine {
-  if (d.engine === 'llama') return new LlamaEngine(d);
+export function createEngine(d: DeploymentConfig, env: NodeJS.ProcessEnv = process.env, llamaEvents?: LlamaEngineEvents): Engine {
+  if (d.engine === 'llama') return new LlamaEngine(d, llamaEvents);
   return d.engine === 'sim' ? new SimEngine(d.sim) : new OpenAIEngine(d, env);
 }
 
@@ -77,6 +77,8 @@ export interface RegistryHooks {
   healthCheckEvents?: (modelId: string, deploymentId: string) => HealthCheckEvents;
   /** Adapter loads and unloads on a deployment of the base model `modelId`. */
   adapterEvents?: (modelId: string, deploymentId: string) => AdapterEvents;
+  /** What a local (engine: llama) deployment reports, when engineFor does not build the engine. */
+  llamaEvents?: (deploymentId: string) => LlamaEngineEvents;
 }
 
 /**
@@ -86,7 +88,7 @@ export interface RegistryHooks {
 const GATE_ONLY_ADMISSION = admissionSchema.parse({ maxConcurrency: 100_000 });
 
 function createDeployment(model: ModelConfig, d: DeploymentConfig, hooks: RegistryHooks): Deployment {
-  const engine = (hooks.engineFor ?? createEngine)(d);
+  const engine = hooks.engineFor ? hooks.engineFor(d) : createEngine(d, process.env, d.engine === 'llama' ? hooks.llamaEvents?.(d.id) : undefined);
   const metrics = d.engine === 'openai' ? d.engineMetrics : undefined;
   let engineLoad: EngineLoad | undefined;
   if (metrics && d.engine === 'openai') {

@@ -16,7 +16,8 @@ import { execute } from '../stages/execute.js';
 import { healthVerdict, moreInformative, retryVerdict, type RetryVerdict } from './attempt-outcome.js';
 import { chooseDeployment, hasUntried } from './balancer.js';
 import { prefixBlocks } from './prefix-blocks.js';
-import { adapterHasUntried, placeAdapter } from './adapter-placement.js';
+import { adapterHasUntried, placeAdapter, type AdapterPlacement } from './adapter-placement.js';
+import type { AdapterEntry } from './deployment-adapters.js';
 import type { Deployment, ModelRegistry, RegisteredModel } from './registry.js';
 
 /** How long a deployment that refused a connection is passed over while others can serve. */
@@ -113,7 +114,7 @@ async function attempt(ctx: RequestContext, d: Deployment, finish: Finish, deadl
  * says why there is none, to weigh with the attempts' errors. A load failing everywhere is the
  * client's answer on a first attempt; on a retry the failure that caused the retry tells more.
  */
-async function placeOrExplain(model: RegisteredModel, tried: ReadonlySet<Deployment>, ctx: RequestContext, first: boolean): Promise<Deployment | GatewayError> {
+async function placeOrExplain(model: RegisteredModel, tried: ReadonlySet<Deployment>, ctx: RequestContext, first: boolean): Promise<AdapterPlacement | GatewayError> {
   try {
     return await placeAdapter(model, tried, ctx.cancel);
   } catch (err) {
@@ -151,6 +152,8 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
 
   for (;;) {
     let d: Deployment | undefined;
+    /** An adapter model's attempt: the load of the adapter it uses on `d`. */
+    let entry: AdapterEntry | undefined;
     if (attempts === 0 || (model.adapter ? adapterHasUntried(model, tried) : hasUntried(model, tried))
       // The same deployment again only when nothing else is left, and never after an engine 500.
       || ((fallbacks ??= fallbacksOf(ctx, registry)).length === 0 && verdict === 'any')) {
@@ -159,7 +162,7 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       else {
         const placed = await placeOrExplain(model, tried, ctx, attempts === 0);
         if (placed instanceof GatewayError) best = moreInformative(best, placed);
-        else d = placed;
+        else ({ deployment: d, entry } = placed);
       }
     }
     if (d === undefined) {
@@ -174,7 +177,7 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
 
     // A retry never goes to an engine that asked, with its capacity advice, not to be sent more.
     if (attempts > 0 && d.busyUntil > performance.now()) {
-      if (model.adapter) d.adapters!.release(model.adapter.load.name);
+      if (entry) d.adapters!.release(entry);
       throw best!;
     }
     attempts++;
@@ -198,8 +201,8 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       best = moreInformative(best, gerr);
       verdict = retryVerdict(gerr);
       // The engine no longer has the adapter (restarted, or unloaded it itself): load it again.
-      if (model.adapter && gerr.code === 'model_not_deployed') {
-        d.adapters!.forget(model.adapter.load.name);
+      if (entry && gerr.code === 'model_not_deployed') {
+        d.adapters!.forget(entry);
         verdict = 'any';
       }
       if (verdict === 'no') throw gerr;
@@ -216,7 +219,7 @@ export async function route(ctx: RequestContext, registry: ModelRegistry, finish
       const waiting = pause(ctx, wait);
       if (waiting) await waiting;
     } finally {
-      if (model.adapter) d.adapters!.release(model.adapter.load.name);
+      if (entry) d.adapters!.release(entry);
     }
   }
 }

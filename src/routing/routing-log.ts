@@ -1,11 +1,13 @@
 // What the gateway says about routing: a log line for each circuit and health-check change of a
-// deployment (an operator sees when and why traffic moved), and the matching metrics.
+// deployment (an operator sees when and why traffic moved), the matching metrics, and what a local
+// engine reports that no request sees.
 import type { Logger } from '../observability/logger.js';
 import type { createMetrics } from '../observability/metrics.js';
 import type { CircuitEvents } from './circuit.js';
 import type { HealthCheckEvents } from './health-check.js';
 import type { RouteEvents } from './route.js';
 import type { AdapterEvents } from './deployment-adapters.js';
+import type { LlamaEngineEvents } from '../engines/llama/llama-engine.js';
 
 type Metrics = ReturnType<typeof createMetrics>;
 
@@ -54,6 +56,15 @@ export function adapterLog(model: string, deployment: string, logger: Logger, me
       metrics.adapterUnloads.inc({ model, deployment });
       if (err === undefined) logger.info({ model, deployment, adapter }, 'adapter unloaded (least recently used, past maxAdapters)');
       else logger.warn({ model, deployment, adapter, err: String(err) }, 'adapter unload failed; counted as unloaded');
+    },
+  };
+}
+
+/** A local (engine: llama) deployment's failures that no request sees. */
+export function llamaEngineLog(deployment: string, logger: Logger): LlamaEngineEvents {
+  return {
+    adapterDisposeFailed(adapter, err) {
+      logger.warn({ deployment, adapter, err: String(err) }, 'unloaded adapter\'s llama context failed to dispose after its last generation; its memory may stay held until the engine closes');
     },
   };
 }

@@ -18,7 +18,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { openLimiter } from '../limits/limiter.js';
 import { ModelRegistry, type EngineFactory } from '../routing/registry.js';
 import { engineLoadLog } from '../admission/engine-load-log.js';
-import { adapterLog, circuitLog, healthCheckLog, routeMetrics } from '../routing/routing-log.js';
+import { adapterLog, circuitLog, healthCheckLog, llamaEngineLog, routeMetrics } from '../routing/routing-log.js';
 import type { GatewayDeps } from '../stages/deps.js';
 import { inferenceRoute } from '../stages/inference.js';
 import { responsesRoutes } from '../responses/routes.js';
@@ -124,6 +124,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       circuitEvents: (model, deployment) => circuitLog(model, deployment, logger, metrics),
       healthCheckEvents: (model, deployment) => healthCheckLog(model, deployment, logger),
       adapterEvents: (model, deployment) => adapterLog(model, deployment, logger, metrics),
+      llamaEvents: (deployment) => llamaEngineLog(deployment, logger),
     }),
     routeEvents: routeMetrics(metrics),
     metrics,

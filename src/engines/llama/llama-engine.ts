@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { Cancellation } from '../../server/cancellation.js';
 import { AdapterLoadError } from '../adapter-load-error.js';
 import { EngineStartError } from '../engine-start-error.js';
+import { errorFromUpstreamStatus } from '../upstream-errors.js';
 import type { Engine, EngineCall, JsonAnswer, StreamAnswer, Usage } from '../types.js';
 import { loadLlama, LlamaUnavailableError, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type LlamaText, type NodeLlamaCpp, type Token } from './binding.js';
 import { chatHistory, completionPrompt, maxTokensOf, refuseUnsupported, samplingOptions } from './request.js';
@@ -24,6 +25,8 @@ interface Slot {
   pool: SequencePool<LlamaContextSequence>;
   /** Generations running on it: an adapter's context is disposed only once they are done. */
   busy: number;
+  /** Set while an unloaded adapter's context waits for its last generation to end. */
+  idle?: () => void;
 }
 
 interface Loaded {
@@ -57,6 +60,11 @@ export interface GenerationEnd {
 export interface LlamaEngineEvents {
   /** Each generation's end, however it ended (tests observe that a disconnect stops it). */
   generationEnded?(end: GenerationEnd): void;
+  /**
+   * Disposing an unloaded adapter's context failed after its last generation ended, when nobody
+   * awaits the unload any more (for the log).
+   */
+  adapterDisposeFailed?(adapter: string, err: unknown): void;
 }
 
 export class LlamaEngine implements Engine {
@@ -66,6 +74,8 @@ export class LlamaEngine implements Engine {
   private embedding: Promise<LlamaEmbeddingContext> | undefined;
   /** Loaded adapters by name (the adapter model's id, which requests send as `model`). */
   private readonly adapters = new Map<string, Promise<Slot>>();
+  /** Unloaded adapters' contexts being disposed (some waiting for a generation): close() awaits them. */
+  private readonly disposals = new Map<Slot, Promise<void>>();
   private closed = false;
 
   constructor(private readonly deployment: Extract<DeploymentConfig, { engine: 'llama' }>, private readonly events: LlamaEngineEvents = {}) {
@@ -128,11 +138,19 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  /** Requests for a loaded adapter's id run on its context; everything else on the base model's. */
+  /**
+   * Requests for a loaded adapter's id run on its context; other models' on the base model's. An
+   * adapter model this engine does not hold (never loaded here, or unloaded) is refused as vLLM
+   * refuses it, 404 model_not_deployed, never answered by the base model: the gateway then loads
+   * it again (route.ts) rather than serve and bill the base model's answer as the adapter's.
+   */
   private async slotFor(call: EngineCall, loaded: Loaded): Promise<Slot> {
     const name = call.body.model;
     const adapter = typeof name === 'string' ? this.adapters.get(name) : undefined;
-    if (!adapter) return loaded.base;
+    if (!adapter) {
+      if (call.model.adapter !== undefined) throw errorFromUpstreamStatus(404, JSON.stringify({ message: `The model \`${String(name)}\` does not exist.` }));
+      return loaded.base;
+    }
     try {
       return await adapter;
     } catch (cause) {
@@ -243,7 +261,7 @@ export class LlamaEngine implements Engine {
       p.usage.total_tokens = p.usage.prompt_tokens + p.usage.completion_tokens;
       signal.removeEventListener('abort', forward);
       completion.dispose({ disposeSequence: false });
-      p.slot.busy--;
+      if (--p.slot.busy === 0) p.slot.idle?.();
       p.slot.pool.release(sequence);
       this.events.generationEnded?.({ deploymentId: this.deployment.id, completionTokens: p.usage.completion_tokens, reason });
     }
@@ -408,15 +426,21 @@ export class LlamaEngine implements Engine {
     if (!loading) return;
     this.adapters.delete(name);
     const slot = await loading.catch(() => undefined);
+    if (!slot) return;
+    // Its failure reaches the caller (the gateway logs it), and close() waits for it.
+    if (slot.busy === 0) return this.track(slot, slot.context.dispose());
     // The gateway unloads only adapters no request is using; a generation still running here
-    // (its client gone, its abort under way) keeps the context until it ends.
-    if (slot && slot.busy === 0) await slot.context.dispose();
-    else if (slot) setTimeout(() => void this.unloadWhenIdle(slot), 100).unref();
+    // (its client gone, its abort under way) keeps the context until it ends. Nobody awaits that
+    // dispose: its failure is reported here, never left an unhandled rejection.
+    const idle = new Promise<void>((resolve) => (slot.idle = resolve));
+    void this.track(slot, idle.then(() => slot.context.dispose())).catch((err: unknown) => this.events.adapterDisposeFailed?.(name, err));
   }
 
-  private async unloadWhenIdle(slot: Slot): Promise<void> {
-    if (slot.busy === 0) await slot.context.dispose();
-    else setTimeout(() => void this.unloadWhenIdle(slot), 100).unref();
+  /** `disposal` of an unloaded adapter's context, kept until it settles so that close() awaits it. */
+  private track(slot: Slot, disposal: Promise<void>): Promise<void> {
+    const settled = disposal.then(() => {}, () => {}).finally(() => this.disposals.delete(slot));
+    this.disposals.set(slot, settled);
+    return disposal;
   }
 
   /** The adapters loaded now, by name. */
@@ -432,7 +456,10 @@ export class LlamaEngine implements Engine {
     const adapters = await Promise.all([...this.adapters.values()].map((a) => a.catch(() => undefined)));
     this.adapters.clear();
     const embedding = await this.embedding?.catch(() => undefined);
-    await Promise.all([...adapters.map((s) => s?.context.dispose()), embedding?.dispose(), loaded?.base.context.dispose()]);
+    // Unloaded adapters still waiting for a generation are disposed now, as every other context
+    // is (the model goes, generations with it), and before the model.
+    for (const slot of this.disposals.keys()) slot.idle?.();
+    await Promise.all([...adapters.map((s) => s?.context.dispose()), embedding?.dispose(), loaded?.base.context.dispose(), ...this.disposals.values()]);
     await loaded?.model.dispose();
   }
 }
