@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { createLogger } from '../src/observability/logger.js';
 import { RequestRecorder, type DropReason } from '../src/observability/request-recorder.js';
 import type { RequestLogRow, RequestLogWriter } from '../src/store/request-log-repo.js';
+import type { BillingStore } from '../src/store/billing-store.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dropSchemaOf, freshPostgresUrl, postgresSkipReason } from './helpers/postgres.js';
@@ -205,6 +206,75 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       const theirs = await run(['requests', 'show', id, '--account', 'other']);
       assert.equal(theirs.status, 1);
       assert.match(theirs.stderr, /\(request_not_found\)/);
+    });
+
+    /**
+     * Replaces the store's ledger writes while `body` runs, with 8 clients sending requests all the
+     * while; `body` gets the id of a request served after the replacement (so its row meets it).
+     */
+    async function underTraffic(settle: (real: BillingStore['settle']) => BillingStore['settle'], body: (id: string) => Promise<void>) {
+      await gw.settled();
+      const billing = gw.store.billing;
+      const real = billing.settle.bind(billing);
+      billing.settle = settle(real);
+      const served = await chat(KEYS.acme);
+      assert.equal(served.status, 200, served.text);
+      let stop = false;
+      let completed = 0;
+      let flowing: () => void;
+      const isFlowing = new Promise<void>((r) => (flowing = r));
+      // Stops on its own after 8 s: without a bound the inspector would wait for the traffic to end.
+      const deadline = setTimeout(() => (stop = true), 8_000);
+      const clients = Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          assert.equal((await chat(KEYS.acme)).status, 200);
+          if (++completed === 16) flowing();
+        }
+      });
+      try {
+        await Promise.race([isFlowing, Promise.all(clients)]);
+        await body(served.headers.get('x-request-id')!);
+      } finally {
+        stop = true;
+        clearTimeout(deadline);
+        await Promise.all(clients);
+        billing.settle = real;
+        await gw.settled();
+      }
+    }
+
+    test('under steady traffic and a slow store, the inspector writes what it held when asked and answers, not what keeps arriving', async () => {
+      // Every ledger batch takes 30 ms: requests served meanwhile are journaled during every apply.
+      await underTraffic((real) => async (...args) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return real(...args);
+      }, async (id) => {
+        const t0 = performance.now();
+        const got = await inspect(id);
+        const ms = performance.now() - t0;
+        assert.equal(got.status, 200, got.text);
+        assert.deepEqual(got.body.recordedIn, ['ledger']);
+        // Below the 2 s bound: the watermark ended the wait, not the bound.
+        assert.ok(ms < 1_500, `answered in ${Math.round(ms)} ms`);
+      });
+    });
+
+    test('a store that never answers holds the inspector 2 s at most: it then reads what is there', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      await underTraffic((real) => async (...args) => {
+        await released;
+        return real(...args);
+      }, async (id) => {
+        const t0 = performance.now();
+        // Without a bound the answer would wait for the store forever: give up well after 2 s.
+        const got = await http(`${gw.url}/admin/requests/${id}`, { key: ADMIN, signal: AbortSignal.timeout(6_000) }).finally(release);
+        const ms = performance.now() - t0;
+        // Its ledger row is still in the journal: not in the database yet, so not found.
+        assertContractError(got, 'request_not_found');
+        assert.ok(ms >= 1_900 && ms < 4_000, `answered in ${Math.round(ms)} ms`);
+        assert.equal((await inspect(id)).status, 200, 'found once the store answers');
+      });
     });
 
     test('a flood of refusals: every row is written or counted as dropped, and no key is logged', async () => {

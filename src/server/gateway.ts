@@ -58,13 +58,25 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** How long the request inspector waits for this replica's held rows to be written before reading. */
+const INSPECT_FLUSH_MS = 2_000;
+
+/** Resolves when `work` does or after `ms`, whichever is first; `work` goes on (a failure before then is thrown). */
+async function atMost(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): Route[] {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
   const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
-  const inspector = createRequestInspector(deps.store, async () => {
-    await Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()]);
-  });
+  // A slow or unreachable store must not hold the inspector: past the bound it reads what is there.
+  const inspector = createRequestInspector(deps.store, () => atMost(INSPECT_FLUSH_MS, Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()])));
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
     ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store }, adminToken),
