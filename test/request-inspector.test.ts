@@ -285,14 +285,30 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       assert.equal(written.length + (await droppedTotal(gw)) - before, 200);
       assert.ok(logLines.every((l) => !JSON.stringify(l).includes('sk-not-a-real-key')), 'no key in the log');
     });
+
+    test('refusals without an accepted key are capped per second and counted; refusals of a known key are all kept', async () => {
+      const before = await droppedTotal(gw, 'unauthenticated_limit');
+      const t0 = performance.now();
+      const anonymous = (await Promise.all(Array.from({ length: 100 }, () => chat('sk-not-a-real-key-at-all-0000')))).map((r) => r.headers.get('x-request-id')!);
+      const seconds = (performance.now() - t0) / 1000;
+      const known = await Promise.all(Array.from({ length: 60 }, () => chat(KEYS.acme, { max_tokens: -1 })));
+      assert.ok(known.every((r) => r.status === 400));
+      await gw.gateway.deps.requestLog.flush();
+      const count = async (ids: string[]) => (await gw.store.db.selectFrom('request_log').select('request_id').where('request_id', 'in', ids).execute()).length;
+      const written = await count(anonymous);
+      // 20 a second (the default), a second's worth at once, and the flood above emptied the bucket.
+      assert.ok(written <= 20 + Math.ceil(20 * seconds) + 1, `${written} of 100 in ${seconds.toFixed(2)} s`);
+      assert.equal((await droppedTotal(gw, 'unauthenticated_limit')) - before, 100 - written);
+      assert.equal(await count(known.map((r) => r.headers.get('x-request-id')!)), 60);
+    });
   });
 }
 
-/** sluice_request_log_dropped_total over its reasons, as scraped. */
-async function droppedTotal(gw: TestGateway): Promise<number> {
+/** sluice_request_log_dropped_total over its reasons (or of one), as scraped. */
+async function droppedTotal(gw: TestGateway, reason?: string): Promise<number> {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^sluice_request_log_dropped_total\{[^}]*\} (\S+)$/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(/^sluice_request_log_dropped_total\{reason="([^"]*)"\} (\S+)$/gm)) if (reason === undefined || m[1] === reason) n += Number(m[2]);
   return n;
 }
 
@@ -326,19 +342,21 @@ function heldWriter() {
 }
 
 describe('request recorder', () => {
+  /** No cap on rows without an account: these tests are about the queue. */
+  const uncapped = { unauthenticatedPerSecond: 1_000_000 };
   const counting = () => {
-    const dropped: Record<DropReason, number> = { queue_full: 0, store_error: 0 };
+    const dropped: Record<DropReason, number> = { queue_full: 0, store_error: 0, unauthenticated_limit: 0, shutdown: 0 };
     return { dropped, events: { dropped: (reason: DropReason, n: number) => void (dropped[reason] += n) } };
   };
 
   test('a slow store: the queue holds queueLimit rows, drops and counts the rest, then writes what it held in order, in batches', async () => {
     const store = heldWriter();
     const { dropped, events } = counting();
-    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 100, batch: 10, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 100, batch: 10, flushMs: 60_000, ...uncapped });
     for (let i = 0; i < 10; i++) rec.record(logRow(`r${i}`));
     const first = await store.next(); // a full batch goes at once, without the timer
     for (let i = 10; i < 160; i++) rec.record(logRow(`r${i}`));
-    assert.deepEqual(dropped, { queue_full: 50, store_error: 0 });
+    assert.deepEqual(dropped, { queue_full: 50, store_error: 0, unauthenticated_limit: 0, shutdown: 0 });
     assert.equal(rec.queued, 100);
     first.go();
     const flushed = rec.flush();
@@ -355,14 +373,14 @@ describe('request recorder', () => {
     const lines: string[] = [];
     const sink = new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } });
     const logger = createLogger('error', sink);
-    const rec = new RequestRecorder(store.writer, events, logger, { queueLimit: 100, batch: 4, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, events, logger, { queueLimit: 100, batch: 4, flushMs: 60_000, ...uncapped });
     for (let i = 0; i < 4; i++) rec.record(logRow(`f${i}`));
     (await store.next()).fail(new Error('database is locked'));
     rec.record(logRow('after'));
     const flushed = rec.flush();
     (await store.next()).go();
     await flushed;
-    assert.deepEqual(dropped, { queue_full: 0, store_error: 4 });
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 4, unauthenticated_limit: 0, shutdown: 0 });
     assert.deepEqual(store.batches, [['after']]);
     logger.flush();
     assert.ok(lines.join('').includes('request log: the store refused a batch'), lines.join(''));
@@ -370,7 +388,7 @@ describe('request recorder', () => {
 
   test('flush waits for the rows queued before it, not for a flood that follows', async () => {
     const store = heldWriter();
-    const rec = new RequestRecorder(store.writer, counting().events, createLogger('silent'), { queueLimit: 1_000, batch: 2, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, counting().events, createLogger('silent'), { queueLimit: 1_000, batch: 2, flushMs: 60_000, ...uncapped });
     rec.record(logRow('a'));
     const flushed = rec.flush();
     const b1 = await store.next();
@@ -379,6 +397,30 @@ describe('request recorder', () => {
     await flushed;
     assert.deepEqual(store.batches, [['a']]);
     assert.ok(rec.queued > 0, 'the later rows are still queued: flush did not wait for them');
+  });
+
+  test('rows without an account: a second\'s worth at once, then perSecond a second; rows with one are never capped', async () => {
+    const store = heldWriter();
+    const { dropped, events } = counting();
+    let clock = 1_000;
+    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 1_000, batch: 1_000, flushMs: 60_000, unauthenticatedPerSecond: 5, now: () => clock });
+    for (let i = 0; i < 8; i++) rec.record(logRow(`anon${i}`));
+    for (let i = 0; i < 4; i++) rec.record({ ...logRow(`acme${i}`), account_id: 'acme' });
+    clock += 400; // two more
+    for (let i = 8; i < 11; i++) rec.record(logRow(`anon${i}`));
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 0, unauthenticated_limit: 4, shutdown: 0 });
+    const flushed = rec.flush();
+    (await store.next()).go();
+    await flushed;
+    assert.deepEqual(store.batches, [['anon0', 'anon1', 'anon2', 'anon3', 'anon4', 'acme0', 'acme1', 'acme2', 'acme3', 'anon8', 'anon9']]);
+  });
+
+  test('rows recorded after close are counted as shutdown, not as a full queue', async () => {
+    const { dropped, events } = counting();
+    const rec = new RequestRecorder(heldWriter().writer, events, createLogger('silent'), { queueLimit: 100, ...uncapped });
+    await rec.close();
+    rec.record(logRow('late'));
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 0, unauthenticated_limit: 0, shutdown: 1 });
   });
 });
 

@@ -141,7 +141,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     traffic: new TrafficWindow(),
     limiter,
-    requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit }),
+    requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit, unauthenticatedPerSecond: config.requestLog.unauthenticatedPerSecond }),
   };
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
