@@ -124,9 +124,10 @@ test('responses.retentionDays: 30 by default, whole days from 1 to 3650, refused
   assert.match(problems({ responses: { retentionDayz: 3 } })[0]!, /^responses: .*retentionDayz/);
 });
 
-test('requestLog: 7 days and 10000 queued rows by default, bounded, refused by field otherwise', () => {
-  assert.deepEqual(parseConfigDocument({}, 'x').requestLog, { retentionDays: 7, queueLimit: 10_000 });
-  assert.deepEqual(parseConfigDocument({ requestLog: { retentionDays: 90 } }, 'x').requestLog, { retentionDays: 90, queueLimit: 10_000 });
+test('requestLog: 7 days, 10000 queued rows and 20 unauthenticated rows a second by default, bounded, refused by field otherwise', () => {
+  assert.deepEqual(parseConfigDocument({}, 'x').requestLog, { retentionDays: 7, queueLimit: 10_000, unauthenticatedPerSecond: 20 });
+  assert.deepEqual(parseConfigDocument({ requestLog: { retentionDays: 90, unauthenticatedPerSecond: 1 } }, 'x').requestLog, { retentionDays: 90, queueLimit: 10_000, unauthenticatedPerSecond: 1 });
+  for (const bad of [0, 0.5, 100_001, '20']) assert.match(problems({ requestLog: { unauthenticatedPerSecond: bad } })[0]!, /^requestLog\.unauthenticatedPerSecond: /, String(bad));
   for (const bad of [0, 1.5, 3651, '7']) assert.match(problems({ requestLog: { retentionDays: bad } })[0]!, /^requestLog\.retentionDays: /, String(bad));
   for (const bad of [99, 1_000_001, 2.5]) assert.match(problems({ requestLog: { queueLimit: bad } })[0]!, /^requestLog\.queueLimit: /, String(bad));
   assert.match(problems({ requestLog: { retention: 3 } })[0]!, /^requestLog: .*retention/);

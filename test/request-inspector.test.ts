@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { createLogger } from '../src/observability/logger.js';
 import { RequestRecorder, type DropReason } from '../src/observability/request-recorder.js';
 import type { RequestLogRow, RequestLogWriter } from '../src/store/request-log-repo.js';
+import type { BillingStore } from '../src/store/billing-store.js';
 import { assertContractError } from './helpers/assert-error.js';
 import { http, simModel, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dropSchemaOf, freshPostgresUrl, postgresSkipReason } from './helpers/postgres.js';
@@ -207,6 +208,75 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       assert.match(theirs.stderr, /\(request_not_found\)/);
     });
 
+    /**
+     * Replaces the store's ledger writes while `body` runs, with 8 clients sending requests all the
+     * while; `body` gets the id of a request served after the replacement (so its row meets it).
+     */
+    async function underTraffic(settle: (real: BillingStore['settle']) => BillingStore['settle'], body: (id: string) => Promise<void>) {
+      await gw.settled();
+      const billing = gw.store.billing;
+      const real = billing.settle.bind(billing);
+      billing.settle = settle(real);
+      const served = await chat(KEYS.acme);
+      assert.equal(served.status, 200, served.text);
+      let stop = false;
+      let completed = 0;
+      let flowing: () => void;
+      const isFlowing = new Promise<void>((r) => (flowing = r));
+      // Stops on its own after 8 s: without a bound the inspector would wait for the traffic to end.
+      const deadline = setTimeout(() => (stop = true), 8_000);
+      const clients = Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          assert.equal((await chat(KEYS.acme)).status, 200);
+          if (++completed === 16) flowing();
+        }
+      });
+      try {
+        await Promise.race([isFlowing, Promise.all(clients)]);
+        await body(served.headers.get('x-request-id')!);
+      } finally {
+        stop = true;
+        clearTimeout(deadline);
+        await Promise.all(clients);
+        billing.settle = real;
+        await gw.settled();
+      }
+    }
+
+    test('under steady traffic and a slow store, the inspector writes what it held when asked and answers, not what keeps arriving', async () => {
+      // Every ledger batch takes 30 ms: requests served meanwhile are journaled during every apply.
+      await underTraffic((real) => async (...args) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return real(...args);
+      }, async (id) => {
+        const t0 = performance.now();
+        const got = await inspect(id);
+        const ms = performance.now() - t0;
+        assert.equal(got.status, 200, got.text);
+        assert.deepEqual(got.body.recordedIn, ['ledger']);
+        // Below the 2 s bound: the watermark ended the wait, not the bound.
+        assert.ok(ms < 1_500, `answered in ${Math.round(ms)} ms`);
+      });
+    });
+
+    test('a store that never answers holds the inspector 2 s at most: it then reads what is there', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      await underTraffic((real) => async (...args) => {
+        await released;
+        return real(...args);
+      }, async (id) => {
+        const t0 = performance.now();
+        // Without a bound the answer would wait for the store forever: give up well after 2 s.
+        const got = await http(`${gw.url}/admin/requests/${id}`, { key: ADMIN, signal: AbortSignal.timeout(6_000) }).finally(release);
+        const ms = performance.now() - t0;
+        // Its ledger row is still in the journal: not in the database yet, so not found.
+        assertContractError(got, 'request_not_found');
+        assert.ok(ms >= 1_900 && ms < 4_000, `answered in ${Math.round(ms)} ms`);
+        assert.equal((await inspect(id)).status, 200, 'found once the store answers');
+      });
+    });
+
     test('a flood of refusals: every row is written or counted as dropped, and no key is logged', async () => {
       const before = await droppedTotal(gw);
       const ids = (await Promise.all(Array.from({ length: 200 }, () => chat('sk-not-a-real-key-at-all-0000')))).map((r) => r.headers.get('x-request-id')!);
@@ -215,14 +285,30 @@ async function defineInspectorSuite(name: string, storeUrl: () => Promise<string
       assert.equal(written.length + (await droppedTotal(gw)) - before, 200);
       assert.ok(logLines.every((l) => !JSON.stringify(l).includes('sk-not-a-real-key')), 'no key in the log');
     });
+
+    test('refusals without an accepted key are capped per second and counted; refusals of a known key are all kept', async () => {
+      const before = await droppedTotal(gw, 'unauthenticated_limit');
+      const t0 = performance.now();
+      const anonymous = (await Promise.all(Array.from({ length: 100 }, () => chat('sk-not-a-real-key-at-all-0000')))).map((r) => r.headers.get('x-request-id')!);
+      const seconds = (performance.now() - t0) / 1000;
+      const known = await Promise.all(Array.from({ length: 60 }, () => chat(KEYS.acme, { max_tokens: -1 })));
+      assert.ok(known.every((r) => r.status === 400));
+      await gw.gateway.deps.requestLog.flush();
+      const count = async (ids: string[]) => (await gw.store.db.selectFrom('request_log').select('request_id').where('request_id', 'in', ids).execute()).length;
+      const written = await count(anonymous);
+      // 20 a second (the default), a second's worth at once, and the flood above emptied the bucket.
+      assert.ok(written <= 20 + Math.ceil(20 * seconds) + 1, `${written} of 100 in ${seconds.toFixed(2)} s`);
+      assert.equal((await droppedTotal(gw, 'unauthenticated_limit')) - before, 100 - written);
+      assert.equal(await count(known.map((r) => r.headers.get('x-request-id')!)), 60);
+    });
   });
 }
 
-/** sluice_request_log_dropped_total over its reasons, as scraped. */
-async function droppedTotal(gw: TestGateway): Promise<number> {
+/** sluice_request_log_dropped_total over its reasons (or of one), as scraped. */
+async function droppedTotal(gw: TestGateway, reason?: string): Promise<number> {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^sluice_request_log_dropped_total\{[^}]*\} (\S+)$/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(/^sluice_request_log_dropped_total\{reason="([^"]*)"\} (\S+)$/gm)) if (reason === undefined || m[1] === reason) n += Number(m[2]);
   return n;
 }
 
@@ -256,19 +342,21 @@ function heldWriter() {
 }
 
 describe('request recorder', () => {
+  /** No cap on rows without an account: these tests are about the queue. */
+  const uncapped = { unauthenticatedPerSecond: 1_000_000 };
   const counting = () => {
-    const dropped: Record<DropReason, number> = { queue_full: 0, store_error: 0 };
+    const dropped: Record<DropReason, number> = { queue_full: 0, store_error: 0, unauthenticated_limit: 0, shutdown: 0 };
     return { dropped, events: { dropped: (reason: DropReason, n: number) => void (dropped[reason] += n) } };
   };
 
   test('a slow store: the queue holds queueLimit rows, drops and counts the rest, then writes what it held in order, in batches', async () => {
     const store = heldWriter();
     const { dropped, events } = counting();
-    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 100, batch: 10, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 100, batch: 10, flushMs: 60_000, ...uncapped });
     for (let i = 0; i < 10; i++) rec.record(logRow(`r${i}`));
     const first = await store.next(); // a full batch goes at once, without the timer
     for (let i = 10; i < 160; i++) rec.record(logRow(`r${i}`));
-    assert.deepEqual(dropped, { queue_full: 50, store_error: 0 });
+    assert.deepEqual(dropped, { queue_full: 50, store_error: 0, unauthenticated_limit: 0, shutdown: 0 });
     assert.equal(rec.queued, 100);
     first.go();
     const flushed = rec.flush();
@@ -285,14 +373,14 @@ describe('request recorder', () => {
     const lines: string[] = [];
     const sink = new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } });
     const logger = createLogger('error', sink);
-    const rec = new RequestRecorder(store.writer, events, logger, { queueLimit: 100, batch: 4, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, events, logger, { queueLimit: 100, batch: 4, flushMs: 60_000, ...uncapped });
     for (let i = 0; i < 4; i++) rec.record(logRow(`f${i}`));
     (await store.next()).fail(new Error('database is locked'));
     rec.record(logRow('after'));
     const flushed = rec.flush();
     (await store.next()).go();
     await flushed;
-    assert.deepEqual(dropped, { queue_full: 0, store_error: 4 });
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 4, unauthenticated_limit: 0, shutdown: 0 });
     assert.deepEqual(store.batches, [['after']]);
     logger.flush();
     assert.ok(lines.join('').includes('request log: the store refused a batch'), lines.join(''));
@@ -300,7 +388,7 @@ describe('request recorder', () => {
 
   test('flush waits for the rows queued before it, not for a flood that follows', async () => {
     const store = heldWriter();
-    const rec = new RequestRecorder(store.writer, counting().events, createLogger('silent'), { queueLimit: 1_000, batch: 2, flushMs: 60_000 });
+    const rec = new RequestRecorder(store.writer, counting().events, createLogger('silent'), { queueLimit: 1_000, batch: 2, flushMs: 60_000, ...uncapped });
     rec.record(logRow('a'));
     const flushed = rec.flush();
     const b1 = await store.next();
@@ -309,6 +397,30 @@ describe('request recorder', () => {
     await flushed;
     assert.deepEqual(store.batches, [['a']]);
     assert.ok(rec.queued > 0, 'the later rows are still queued: flush did not wait for them');
+  });
+
+  test('rows without an account: a second\'s worth at once, then perSecond a second; rows with one are never capped', async () => {
+    const store = heldWriter();
+    const { dropped, events } = counting();
+    let clock = 1_000;
+    const rec = new RequestRecorder(store.writer, events, createLogger('silent'), { queueLimit: 1_000, batch: 1_000, flushMs: 60_000, unauthenticatedPerSecond: 5, now: () => clock });
+    for (let i = 0; i < 8; i++) rec.record(logRow(`anon${i}`));
+    for (let i = 0; i < 4; i++) rec.record({ ...logRow(`acme${i}`), account_id: 'acme' });
+    clock += 400; // two more
+    for (let i = 8; i < 11; i++) rec.record(logRow(`anon${i}`));
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 0, unauthenticated_limit: 4, shutdown: 0 });
+    const flushed = rec.flush();
+    (await store.next()).go();
+    await flushed;
+    assert.deepEqual(store.batches, [['anon0', 'anon1', 'anon2', 'anon3', 'anon4', 'acme0', 'acme1', 'acme2', 'acme3', 'anon8', 'anon9']]);
+  });
+
+  test('rows recorded after close are counted as shutdown, not as a full queue', async () => {
+    const { dropped, events } = counting();
+    const rec = new RequestRecorder(heldWriter().writer, events, createLogger('silent'), { queueLimit: 100, ...uncapped });
+    await rec.close();
+    rec.record(logRow('late'));
+    assert.deepEqual(dropped, { queue_full: 0, store_error: 0, unauthenticated_limit: 0, shutdown: 1 });
   });
 });
 

@@ -397,6 +397,12 @@ export const configSchema = z.strictObject({
     retentionDays: z.number().int().min(1).max(3650).default(7),
     /** Rows waiting for the store at most; beyond (a flood, a slow store) new ones are dropped and counted. */
     queueLimit: z.number().int().min(100).max(1_000_000).default(10_000),
+    /**
+     * Rows kept per second at most (per replica) of requests no API key was accepted for: bad or
+     * missing keys, unknown routes, admin calls. Anyone on the network can send those; beyond, they
+     * are dropped and counted. Refusals of known keys are not capped.
+     */
+    unauthenticatedPerSecond: z.number().int().min(1).max(100_000).default(20),
   }).prefault({}),
   store: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected sqlite://PATH or postgres://…').default('sqlite://./sluice.db'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -403,7 +403,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     requestLogDropped: new Counter({
       name: 'sluice_request_log_dropped_total',
-      help: 'Request-log rows (what the request inspector shows of failed, refused and retried requests) not written, by reason: queue_full (a flood or a slow store) or store_error (the store refused their batch).',
+      help: 'Request-log rows (what the request inspector shows of failed, refused and retried requests) not written, by reason: queue_full (a flood or a slow store), store_error (the store refused their batch), unauthenticated_limit (beyond requestLog.unauthenticatedPerSecond rows of requests no API key was accepted for) or shutdown (recorded after the log was closed).',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -2,12 +2,20 @@
 // to a bounded in-memory queue (an array push) and returns; batches go to the store one at a time,
 // when a batch is full or a second has passed. A flood of refused requests, or a slow or broken
 // store, can therefore neither slow requests nor grow memory: when the queue is full, rows are
-// dropped and counted (sluice_request_log_dropped_total), as are batches the store refuses. The
-// log is for support's questions, not for money: the ledger, which is, has its own journal.
+// dropped and counted (sluice_request_log_dropped_total), as are batches the store refuses. Rows of
+// requests no API key was accepted for (anyone on the network can send those) are capped per
+// second, so they cannot fill the log or, on SQLite, queue writes in the billing worker ahead of
+// reservations and settlements. The log is for support's questions, not for money: the ledger,
+// which is, has its own journal.
 import type { Logger } from './logger.js';
 import type { RequestLogRow, RequestLogWriter } from '../store/request-log-repo.js';
+import { TokenBucket } from './token-bucket.js';
 
-export type DropReason = 'queue_full' | 'store_error';
+/**
+ * queue_full: more waiting than queueLimit; store_error: the store refused their batch;
+ * unauthenticated_limit: beyond unauthenticatedPerSecond; shutdown: recorded after close().
+ */
+export type DropReason = 'queue_full' | 'store_error' | 'unauthenticated_limit' | 'shutdown';
 
 export interface RecorderEvents {
   dropped(reason: DropReason, rows: number): void;
@@ -20,6 +28,10 @@ export interface RecorderOptions {
   flushMs?: number;
   /** Rows per store call (default 512). */
   batch?: number;
+  /** Rows without an account (no API key accepted) kept per second at most, a second's worth at once. */
+  unauthenticatedPerSecond: number;
+  /** The clock of that cap, ms (tests). */
+  now?: () => number;
 }
 
 export class RequestRecorder {
@@ -34,16 +46,19 @@ export class RequestRecorder {
   private flushes: Array<{ target: number; resolve: () => void }> = [];
   private readonly flushMs: number;
   private readonly batch: number;
+  private readonly unauthenticated: TokenBucket;
 
   constructor(private readonly writer: RequestLogWriter, private readonly events: RecorderEvents, private readonly logger: Logger, private readonly opts: RecorderOptions) {
     this.flushMs = opts.flushMs ?? 1_000;
     this.batch = opts.batch ?? 512;
+    this.unauthenticated = new TokenBucket(opts.unauthenticatedPerSecond, opts.now);
   }
 
   /** Queues one row: O(1), never waits, never throws. */
   record(row: RequestLogRow): void {
-    if (this.closed || this.queue.length >= this.opts.queueLimit) {
-      this.events.dropped('queue_full', 1);
+    const drop = this.refusal(row);
+    if (drop !== undefined) {
+      this.events.dropped(drop, 1);
       return;
     }
     this.queue.push(row);
@@ -53,6 +68,15 @@ export class RequestRecorder {
       this.timer = setTimeout(() => this.kick(), this.flushMs);
       this.timer.unref();
     }
+  }
+
+  /** Why this row is not kept, if it is not. */
+  private refusal(row: RequestLogRow): DropReason | undefined {
+    if (this.closed) return 'shutdown';
+    if (this.queue.length >= this.opts.queueLimit) return 'queue_full';
+    // No account: refused before a key was accepted (or an admin call): anyone can send those.
+    if (row.account_id === null && !this.unauthenticated.take()) return 'unauthenticated_limit';
+    return undefined;
   }
 
   /** Rows queued and not yet handed to the store. */

@@ -58,13 +58,25 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** How long the request inspector waits for this replica's held rows to be written before reading. */
+const INSPECT_FLUSH_MS = 2_000;
+
+/** Resolves when `work` does or after `ms`, whichever is first; `work` goes on (a failure before then is thrown). */
+async function atMost(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function buildRoutes(deps: GatewayDeps, adminToken: string | undefined): Route[] {
   const limits = { maxBytes: deps.config.server.maxBodyBytes, timeoutMs: deps.config.server.bodyTimeoutMs };
   // Admin changes to keys and accounts take effect at once on this replica (others: within the TTL).
   const admin = createAdminOperations(deps.store, { onChange: () => deps.auth.invalidate(), beforeRead: () => deps.billing.flush() });
-  const inspector = createRequestInspector(deps.store, async () => {
-    await Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()]);
-  });
+  // A slow or unreachable store must not hold the inspector: past the bound it reads what is there.
+  const inspector = createRequestInspector(deps.store, () => atMost(INSPECT_FLUSH_MS, Promise.all([deps.billing.flushLedger(), deps.requestLog.flush()])));
   return [
     ...adminRoutes(admin, createModelOperations(deps.registry, deps.logger), inspector, adminToken, limits),
     ...opsRoutes({ registry: deps.registry, traffic: deps.traffic, metrics: deps.metrics, store: deps.store }, adminToken),
@@ -130,7 +142,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     traffic: new TrafficWindow(),
     limiter,
-    requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit }),
+    requestLog: new RequestRecorder(store.requestLogWriter, { dropped: (reason, rows) => metrics.requestLogDropped.inc({ reason }, rows) }, logger, { queueLimit: config.requestLog.queueLimit, unauthenticatedPerSecond: config.requestLog.unauthenticatedPerSecond }),
   };
   metrics.admissions.list = () => deps.registry.list().flatMap((m) => m.deployments.flatMap((d) => (d.admission ? [{ deployment: d.config.id, queue: d.admission.queue, limit: d.admission.limit }] : [])));
   const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;

@@ -1,6 +1,6 @@
 // The request log (migration 0005): one row per request answered with an error, refused, or
 // retried, for the request inspector. Rows arrive in batches from the request recorder
-// (server/request-recorder.ts) and leave by age (the retention sweep), both in bounded statements.
+// (observability/request-recorder.ts) and leave by age (the retention sweep), both in bounded statements.
 import type { Kysely } from 'kysely';
 import type { Database, RequestLogTable } from './tables.js';
 
@@ -10,7 +10,7 @@ export type RequestLogRow = RequestLogTable;
 export interface RequestLogWriter {
   /** Inserts the rows in one transaction; a request id already there is kept as it is. */
   recordRequests(rows: RequestLogRow[]): Promise<void>;
-  /** Deletes rows created before `before` (ISO), oldest first, at most `limit`; returns how many. */
+  /** Deletes rows created before `before` (ISO), oldest first, at most `limit` (one statement); returns how many. */
   deleteRequestsBefore(before: string, limit: number): Promise<number>;
 }
 
@@ -46,17 +46,9 @@ export class RequestLogRepo implements RequestLogWriter {
   }
 
   async deleteRequestsBefore(before: string, limit: number): Promise<number> {
-    let total = 0;
-    while (total < limit) {
-      const size = Math.min(REQUEST_LOG_DELETE_BATCH, limit - total);
-      const pick = this.db.selectFrom('request_log').select('request_id').where('created_at', '<', before).orderBy('created_at').limit(size);
-      const r = await this.db.deleteFrom('request_log').where('request_id', 'in', pick).executeTakeFirst();
-      const n = Number(r.numDeletedRows);
-      total += n;
-      if (n < size) break;
-      // SQLite's statements are synchronous: let requests run between batches.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return total;
+    // One statement: the retention sweeper sizes the batches and yields between them.
+    const pick = this.db.selectFrom('request_log').select('request_id').where('created_at', '<', before).orderBy('created_at').limit(limit);
+    const r = await this.db.deleteFrom('request_log').where('request_id', 'in', pick).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }
