@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { mulberry32 } from '../src/sim/rng.js';
 import { encodeGguf, type MetaValue, type Tensor } from './gguf-writer.js';
 
 export const TINY = { embedding: 64, layers: 2, heads: 4, kvHeads: 2, feedForward: 96, contextLength: 2048, loraRank: 4 } as const;
@@ -42,17 +43,6 @@ function vocabulary(): { tokens: string[]; scores: number[]; types: number[] } {
   return { tokens, scores, types };
 }
 
-/** mulberry32: a small deterministic generator, so every run writes the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomTensor(name: string, dims: number[], scale: number, next: () => number): Tensor {
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
@@ -67,7 +57,7 @@ function ones(name: string, n: number): Tensor {
 const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export function tinyModel(seed: number): Buffer {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const { embedding: d, layers, heads, kvHeads, feedForward: ff } = TINY;
   const { tokens, scores, types } = vocabulary();
   const kvDim = (d / heads) * kvHeads;
@@ -128,7 +118,7 @@ export function tinyModel(seed: number): Buffer {
  * the attention and feed-forward projections strongly enough that greedy answers change.
  */
 export function tinyLora(seed: number): Buffer {
-  const next = rng(seed ^ 0x5eed);
+  const next = mulberry32(seed ^ 0x5eed);
   const { embedding: d, layers, heads, kvHeads, feedForward: ff, loraRank: r } = TINY;
   const kvDim = (d / heads) * kvHeads;
   const tensors: Tensor[] = [];

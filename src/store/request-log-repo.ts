@@ -2,6 +2,7 @@
 // retried, for the request inspector. Rows arrive in batches from the request recorder
 // (observability/request-recorder.ts) and leave by age (the retention sweep), both in bounded statements.
 import type { Kysely } from 'kysely';
+import { insertChunks } from './insert-chunks.js';
 import type { Database, RequestLogTable } from './tables.js';
 
 export type RequestLogRow = RequestLogTable;
@@ -14,20 +15,8 @@ export interface RequestLogWriter {
   deleteRequestsBefore(before: string, limit: number): Promise<number>;
 }
 
-/** Rows per INSERT statement (17 parameters each); a power of two, see insertChunks. */
-const INSERT_CHUNK = 64;
 /** Rows per DELETE statement: small rows, so more than stored responses' 50. */
 export const REQUEST_LOG_DELETE_BATCH = 500;
-
-/** Rows in INSERT statements of 64, 32, …, 1 rows: few distinct statement texts to prepare and cache. */
-function insertChunks<T>(list: T[]): T[][] {
-  const out: T[][] = [];
-  let at = 0;
-  for (let size = INSERT_CHUNK; size >= 1; size /= 2) {
-    for (; list.length - at >= size; at += size) out.push(list.slice(at, at + size));
-  }
-  return out;
-}
 
 export class RequestLogRepo implements RequestLogWriter {
   constructor(private readonly db: Kysely<Database>) {}

@@ -4,6 +4,7 @@
 // out by every read at once; the retention sweeper (responses-sweeper.ts) deletes them later, in
 // bounded batches.
 import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { insertChunks } from './insert-chunks.js';
 import type { Database, ResponseItemsTable } from './tables.js';
 
 export interface StoredResponse {
@@ -40,8 +41,6 @@ export const DELETE_BATCH = 50;
 
 /** Between batches: lets requests run (SQLite's statements are synchronous, their awaits only microtasks). */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-/** Item rows per INSERT statement (6 parameters each); a power of two (see insertChunks). */
-const INSERT_CHUNK = 64;
 /** Item ids per lookup statement (SQLite allows 32766 parameters, PostgreSQL 65535). */
 const LOOKUP_CHUNK = 512;
 
@@ -61,16 +60,6 @@ function padded(ids: string[]): string[] {
   let size = 1;
   while (size < ids.length) size *= 2;
   return ids.length === size ? ids : [...ids, ...new Array<string>(size - ids.length).fill(ids[ids.length - 1]!)];
-}
-
-/** Rows in INSERT statements of 64, 32, …, 1 rows: few distinct statement texts, as `padded`. */
-function insertChunks<T>(list: T[]): T[][] {
-  const out: T[][] = [];
-  let at = 0;
-  for (let size = INSERT_CHUNK; size >= 1; size /= 2) {
-    for (; list.length - at >= size; at += size) out.push(list.slice(at, at + size));
-  }
-  return out;
 }
 
 function chunks<T>(list: T[], size: number): T[][] {
